@@ -1,0 +1,31 @@
+"""admin-gateway: a least-privilege facade over the Auth0 Management API v2."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from config.settings import Settings, load_settings
+
+from . import errors, observability
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The one factory. Without `settings`, they are read from the environment."""
+    settings = settings or load_settings(os.environ)
+    observability.configure_logging(settings.log_level, settings.log_format)
+
+    app = Flask(__name__)
+    app.config["SETTINGS"] = settings
+    # Flask answers 413 for larger bodies before any view reads them.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    observability.init_app(app)
+    errors.init_app(app)
+
+    from .api import health
+
+    app.register_blueprint(health.bp)
+    return app

@@ -1,0 +1,1 @@
+"""HTTP blueprints: the /api/v2 facade, /gateway/*, health."""

@@ -1,0 +1,181 @@
+"""The operation catalog: every Management API operation the gateway exposes.
+
+One row per operation. Routing, authorization, tier choice, the OpenAPI
+document, `/gateway/me` and the tests that walk every row all read this table;
+anything not in it is a 404 that never reaches the token broker or Auth0
+(default deny).
+
+The Management API scopes each operation accepts are not typed here: they are
+read from `auth0_spec.json`, the subset of Auth0's official OpenAPI document
+that `scripts/extract_auth0_spec.py` derives (a test checks it against the
+full document).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SPEC_FILE = Path(__file__).with_name("auth0_spec.json")
+API_PREFIX = "/api/v2"
+
+# Scopes that Auth0's spec lists but which only act on the token's own user
+# (user-context tokens); a client-credentials tier can never rely on them.
+CURRENT_USER_SCOPES = frozenset({"read:current_user", "update:current_user_metadata",
+                                 "delete:current_user"})
+# Scopes that grant more than their operation needs from the gateway:
+# read:user_idp_tokens makes Auth0 return identity-provider tokens.
+NEVER_CHOSEN_SCOPES = frozenset({"read:user_idp_tokens"})
+
+# Every gateway permission, with what it allows (README and policy validation use this).
+PERMISSIONS: dict[str, str] = {
+    "users:read": "List, search and read users (also by email) and their brute-force blocks.",
+    "users:update": "Change a user's profile fields (name, email, phone, username, picture, "
+                    "verification flags) and send verification emails.",
+    "users:block": "Block or unblock a user (`blocked`) and clear brute-force blocks.",
+    "users:update_metadata": "Change `user_metadata`.",
+    "users:update_app_metadata": "Change `app_metadata` (often drives authorization: keep rare).",
+    "users:create": "Create users.",
+    "users:delete": "Delete users.",
+    "users:roles:read": "Read a user's roles and effective permissions.",
+    "users:roles:assign": "Assign roles to and remove roles from a user.",
+    "users:logs:read": "Read a user's log events.",
+    "users:password_reset": "Create password-change tickets.",
+    "users:mfa_reset": "Remove a user's MFA authenticators.",
+    "roles:read": "List the tenant's roles.",
+    "audit:read": "Read the gateway's audit trail (`/gateway/audit`).",
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One exposed Management API operation."""
+
+    operation_id: str  # Auth0's operationId
+    method: str
+    path: str  # Auth0's path template under /api/v2, e.g. "/users/{id}"
+    permission: str  # gateway permission always needed
+    summary: str
+    # Body fields that need a permission of their own (field-level authorization).
+    field_permissions: Mapping[str, str] = field(default_factory=dict)
+    # Body fields never accepted through this operation, with the reason.
+    forbidden_fields: Mapping[str, str] = field(default_factory=dict)
+    # A scope Auth0 accepts only when the body touches nothing but these fields.
+    scope_field_limits: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # Where the target user's id is: a path parameter or a body field.
+    target_user: str | None = None
+
+    @property
+    def is_write(self) -> bool:
+        return self.method != "GET"
+
+    @property
+    def gateway_path(self) -> str:
+        return API_PREFIX + self.path
+
+    @property
+    def flask_rule(self) -> str:
+        return self.gateway_path.replace("{", "<").replace("}", ">")
+
+    @property
+    def spec_scopes(self) -> frozenset[str]:
+        """Scopes Auth0's spec accepts for this operation (any one suffices)."""
+        return frozenset(_spec_operation(self.method, self.path)["scopes"])
+
+    def accepted_scopes(self, body_fields: Iterable[str] = ()) -> frozenset[str]:
+        """Scopes a client-credentials tier may use for this call (any one suffices)."""
+        fields = set(body_fields)
+        scopes: set[str] = set(self.spec_scopes - CURRENT_USER_SCOPES - NEVER_CHOSEN_SCOPES)
+        for scope, allowed_fields in self.scope_field_limits.items():
+            if not fields or not fields <= allowed_fields:
+                scopes.discard(scope)
+        return frozenset(scopes)
+
+    def required_permissions(self, body_fields: Iterable[str] = ()) -> frozenset[str]:
+        needed = {self.permission}
+        for name in body_fields:
+            if name in self.field_permissions:
+                needed.add(self.field_permissions[name])
+        return frozenset(needed)
+
+
+@cache
+def _spec() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(SPEC_FILE.read_text())
+    return data
+
+
+def _spec_operation(method: str, path: str) -> dict[str, Any]:
+    operation: dict[str, Any] = _spec()["paths"][path][method.lower()]
+    security = operation.get("security", [])
+    scopes = next((s["oAuth2ClientCredentials"] for s in security
+                   if "oAuth2ClientCredentials" in s), [])
+    return {"operationId": operation["operationId"], "scopes": scopes}
+
+
+def spec_document() -> dict[str, Any]:
+    """The Auth0 OpenAPI subset behind the catalog (paths and components)."""
+    return _spec()
+
+
+_PROFILE_FIELDS = ("email", "email_verified", "phone_number", "phone_verified", "given_name",
+                   "family_name", "name", "nickname", "picture", "username", "verify_email",
+                   "verify_phone_number", "connection", "client_id")
+
+CATALOG: tuple[Operation, ...] = (
+    Operation("get_users", "GET", "/users", "users:read", "List or search users"),
+    Operation("get_users-by-email", "GET", "/users-by-email", "users:read",
+              "Find users by email"),
+    Operation("get_users_by_id", "GET", "/users/{id}", "users:read", "Get a user",
+              target_user="id"),
+    Operation("post_users", "POST", "/users", "users:create", "Create a user",
+              field_permissions={"app_metadata": "users:update_app_metadata",
+                                 "blocked": "users:block"}),
+    Operation(
+        "patch_users_by_id", "PATCH", "/users/{id}", "users:update", "Update a user",
+        field_permissions={
+            **{name: "users:update" for name in _PROFILE_FIELDS},
+            "blocked": "users:block",
+            "user_metadata": "users:update_metadata",
+            "app_metadata": "users:update_app_metadata",
+        },
+        forbidden_fields={"password": "Passwords are changed through POST "
+                                      "/api/v2/tickets/password-change, never set by an admin."},
+        # Auth0: update:users_app_metadata may change app_metadata and nothing else.
+        scope_field_limits={"update:users_app_metadata": frozenset({"app_metadata"})},
+        target_user="id",
+    ),
+    Operation("delete_users_by_id", "DELETE", "/users/{id}", "users:delete", "Delete a user",
+              target_user="id"),
+    Operation("get_user_roles", "GET", "/users/{id}/roles", "users:roles:read",
+              "List a user's roles", target_user="id"),
+    Operation("post_user_roles", "POST", "/users/{id}/roles", "users:roles:assign",
+              "Assign roles to a user", target_user="id"),
+    Operation("delete_user_roles", "DELETE", "/users/{id}/roles", "users:roles:assign",
+              "Remove roles from a user", target_user="id"),
+    Operation("get_permissions", "GET", "/users/{id}/permissions", "users:roles:read",
+              "List a user's permissions", target_user="id"),
+    Operation("get_logs_by_user", "GET", "/users/{id}/logs", "users:logs:read",
+              "List a user's log events", target_user="id"),
+    Operation("get_user-blocks_by_id", "GET", "/user-blocks/{id}", "users:read",
+              "Get a user's brute-force blocks", target_user="id"),
+    Operation("delete_user-blocks_by_id", "DELETE", "/user-blocks/{id}", "users:block",
+              "Clear a user's brute-force blocks", target_user="id"),
+    Operation("post_password-change", "POST", "/tickets/password-change", "users:password_reset",
+              "Create a password-change ticket", target_user="user_id"),
+    Operation("post_verification-email", "POST", "/jobs/verification-email", "users:update",
+              "Send a verification email", target_user="user_id"),
+    Operation("delete_authenticators", "DELETE", "/users/{id}/authenticators", "users:mfa_reset",
+              "Remove a user's MFA authenticators", target_user="id"),
+    Operation("get_roles", "GET", "/roles", "roles:read", "List roles"),
+)
+
+BY_ID: dict[str, Operation] = {op.operation_id: op for op in CATALOG}
+
+
+def operation(operation_id: str) -> Operation:
+    return BY_ID[operation_id]

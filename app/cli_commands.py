@@ -1,0 +1,1 @@
+"""Imports the modules whose `@command`s extend the `admin-gateway` CLI."""

@@ -1,0 +1,175 @@
+"""`admin-gateway demo`: the whole thing on loopback, ready for curl.
+
+Starts the Auth0 tenant emulator, finds a Redis (REDIS_URL if set, else a
+private `redis-server` on a free port, else an embedded fake Redis), builds the
+gateway's settings from the emulator's tenant (ephemeral TOKEN_CACHE_KEY), runs
+the gateway and prints curl lines with tokens for a read-only user (role A,
+"Support Reader") and an editor (role B, "Support Editor").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+
+import redis
+from cryptography.fernet import Fernet
+from werkzeug.serving import make_server
+
+from config.settings import ConfigError, load_settings
+
+DEMO_TIERS = {"read": "gateway-read", "write": "gateway-write", "admin": "gateway-admin"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _ping(url: str, attempts: int = 50) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    for _ in range(attempts):
+        try:
+            if client.ping():
+                return True
+        except redis.RedisError:
+            time.sleep(0.1)
+    return False
+
+
+@contextlib.contextmanager
+def demo_redis() -> Iterator[tuple[str, str]]:
+    """Yield (url, description) of a Redis the demo may use; clean up after."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        if not _ping(url, attempts=5):
+            raise SystemExit(f"admin-gateway demo: REDIS_URL is set but Redis does not answer at "
+                             f"{url.split('@')[-1]}")
+        yield url, "REDIS_URL from the environment"
+        return
+    server = shutil.which("redis-server")
+    if server:
+        port = free_port()
+        with tempfile.TemporaryDirectory() as workdir:
+            proc = subprocess.Popen(
+                [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", workdir],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                url = f"redis://127.0.0.1:{port}/0"
+                if not _ping(url):
+                    raise SystemExit("admin-gateway demo: redis-server did not start")
+                yield url, f"a private redis-server on port {port}"
+            finally:
+                proc.terminate()
+                proc.wait(timeout=5)
+        return
+    from fakeredis import TcpFakeServer
+
+    port = free_port()
+    fake = TcpFakeServer(("127.0.0.1", port), server_type="redis")
+    thread = threading.Thread(target=fake.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"redis://127.0.0.1:{port}/0", "an embedded fake Redis (install redis-server for a real one)"
+    finally:
+        fake.shutdown()
+
+
+def demo_environment(tenant: object, redis_url: str, cache_key: str) -> dict[str, str]:
+    """The gateway's settings for a tenant of the emulator."""
+    from emulator.tenant import Tenant
+
+    assert isinstance(tenant, Tenant)
+    env = {
+        "AUTH0_DOMAIN": tenant.base_url.split("://", 1)[1],
+        "AUTH0_SCHEME": "http",
+        "AUTH0_AUDIENCE": tenant.gateway_audience,
+        "ROLES_CLAIM": tenant.roles_claim,
+        "DEPARTMENT_CLAIM": tenant.department_claim,
+        "REDIS_URL": redis_url,
+        "TOKEN_CACHE_KEY": cache_key,
+        "MGMT_TIERS": ",".join(DEMO_TIERS),
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
+        # Every guardrail that needs a plan gets the emulator's generous one.
+        "MGMT_PLAN": os.environ.get("MGMT_PLAN", "enterprise"),
+    }
+    for tier, client_id in DEMO_TIERS.items():
+        client = tenant.clients[client_id]
+        prefix = f"MGMT_TIER_{tier.upper()}_"
+        env[prefix + "CLIENT_ID"] = client.client_id
+        env[prefix + "CLIENT_SECRET"] = client.client_secret
+        env[prefix + "SCOPES"] = " ".join(client.grant_scopes or [])
+    return env
+
+
+def run_demo(gateway_port: int, emulator_port: int = 0) -> int:
+    from emulator.server import EmulatorServer
+    from emulator.tenant import Tenant
+
+    from . import create_app
+
+    with EmulatorServer(Tenant.demo(), port=emulator_port) as emulator, \
+            demo_redis() as (redis_url, redis_what):
+        cache_key = Fernet.generate_key().decode()
+        env = {**os.environ, **demo_environment(emulator.tenant, redis_url, cache_key)}
+        try:
+            settings = load_settings(env)
+        except ConfigError as exc:
+            print("admin-gateway demo: configuration problems:\n  - " + "\n  - ".join(exc.problems))
+            return 2
+        app = create_app(settings)
+        try:
+            server = make_server("127.0.0.1", gateway_port, app, threaded=True)
+        except OSError as exc:
+            print(f"admin-gateway demo: cannot listen on 127.0.0.1:{gateway_port} ({exc.strerror}); "
+                  f"try `make demo DEMO_PORT=8081` or `admin-gateway demo --port 8081`")
+            return 2
+        gateway = f"http://127.0.0.1:{server.server_port}"
+        reader = emulator.tenant.issue_user_token("alice", expires_in=8 * 3600)
+        editor = emulator.tenant.issue_user_token("bob", expires_in=8 * 3600)
+        print(_banner(gateway, emulator.url, redis_what, reader, editor,
+                      emulator.tenant.user_id("dave")))
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            print("\nadmin-gateway demo: stopped")
+        finally:
+            server.server_close()
+    return 0
+
+
+def _banner(gateway: str, emulator: str, redis_what: str, reader: str, editor: str,
+            some_user: str) -> str:
+    quoted = some_user.replace("|", "%7C")
+    return f"""
+admin-gateway demo is running (Ctrl-C stops everything)
+  gateway   {gateway}   (OpenAPI: {gateway}/openapi.json, docs: {gateway}/docs)
+  emulator  {emulator}   (a fake Auth0 tenant with a few hundred users)
+  redis     {redis_what}
+  TOKEN_CACHE_KEY is ephemeral: generated for this run, gone when it stops.
+
+Role A, "Support Reader" (alice) may read users:
+  export READER='{reader}'
+  curl -s -H "Authorization: Bearer $READER" {gateway}/gateway/me
+  curl -s -H "Authorization: Bearer $READER" '{gateway}/api/v2/users?q=app_metadata.department:support&per_page=5&include_totals=true'
+  curl -s -H "Authorization: Bearer $READER" {gateway}/api/v2/users/{quoted}
+  # a write is refused with 403 problem+json:
+  curl -s -X PATCH -H "Authorization: Bearer $READER" -H 'Content-Type: application/json' -d '{{"name":"New Name"}}' {gateway}/api/v2/users/{quoted}
+
+Role B, "Support Editor" (bob) may read and update users:
+  export EDITOR='{editor}'
+  curl -s -X PATCH -H "Authorization: Bearer $EDITOR" -H 'Content-Type: application/json' -d '{{"name":"New Name"}}' {gateway}/api/v2/users/{quoted}
+  curl -s -X PATCH -H "Authorization: Bearer $EDITOR" -H 'Content-Type: application/json' -d '{{"blocked":true}}' {gateway}/api/v2/users/{quoted}
+
+More tokens: admin-gateway emulator token --url {emulator} --user carol   (User Admin)
+"""

@@ -1,0 +1,136 @@
+"""One error envelope: RFC 9457 problem details for every error the gateway returns.
+
+Werkzeug's own exceptions (404, 405, 413, 415, ...) and our `Problem`s share one
+handler; anything else is a 500 whose body says nothing about the internals and
+whose log line carries the request id, the exception class and where it was
+raised, never a traceback with locals, tokens or secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, g, json
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://admin-gateway.dev/problems/"
+
+log = logging.getLogger("admin_gateway.errors")
+
+
+def problem_type(slug: str) -> str:
+    """The `type` URI of a documented problem kind (see docs/problems.md)."""
+    return PROBLEM_TYPE_BASE + slug
+
+
+class Problem(HTTPException):
+    """An HTTP error with problem-details fields; raise it anywhere in a request."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        slug: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(description=detail)
+        self.code = status
+        self.title = title or HTTPStatus(status).phrase
+        self.type = problem_type(slug) if slug else "about:blank"
+        self.extra_headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+
+def bearer_challenge(error: str | None = None, description: str | None = None,
+                     scope: str | None = None) -> str:
+    """An RFC 6750 §3 `WWW-Authenticate` value."""
+    parts = ['Bearer realm="admin-gateway"']
+    if error:
+        parts.append(f'error="{error}"')
+    if description:
+        # RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E (no " or \).
+        clean = "".join(c for c in description if 0x20 <= ord(c) <= 0x7E and c not in '"\\')
+        parts.append(f'error_description="{clean}"')
+    if scope:
+        parts.append(f'scope="{scope}"')
+    return ", ".join(parts)
+
+
+def unauthorized(detail: str, *, error: str | None = "invalid_token") -> Problem:
+    """401 with the RFC 6750 challenge; `error=None` when no token was sent at all."""
+    return Problem(
+        401, detail, slug="invalid-token" if error else "missing-token",
+        headers={"WWW-Authenticate": bearer_challenge(error, detail if error else None)},
+    )
+
+
+def forbidden(permission: str, detail: str | None = None) -> Problem:
+    """403 naming the gateway permission the caller lacks (RFC 6750 insufficient_scope)."""
+    return Problem(
+        403, detail or f"This operation needs the permission {permission}.",
+        slug="insufficient-permission",
+        headers={"WWW-Authenticate": bearer_challenge("insufficient_scope", None, permission)},
+        extra={"required_permission": permission},
+    )
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    type_: str = "about:blank",
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Response:
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status, "detail": detail}
+    body.update(extra or {})
+    body["request_id"] = getattr(g, "request_id", None)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    if status == 401 and "WWW-Authenticate" not in response.headers:
+        response.headers["WWW-Authenticate"] = bearer_challenge()
+    return response
+
+
+def _from_http_exception(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    if isinstance(exc, Problem):
+        return problem_response(status, exc.title, exc.description or exc.title, type_=exc.type,
+                                headers=exc.extra_headers, extra=exc.extra)
+    # werkzeug's own: keep meaningful headers (Allow on 405, Retry-After on 429/503).
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    detail = exc.description or HTTPStatus(status).phrase
+    if status >= 500:
+        detail = "The gateway failed to handle this request; quote the request id when reporting it."
+    return problem_response(status, HTTPStatus(status).phrase, detail, headers=headers)
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame, enough to find the bug without logging a traceback."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "unknown"
+    last = frames[-1]
+    return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno} in {last.name}"
+
+
+def _from_unexpected(exc: Exception) -> Response:
+    if isinstance(exc, HTTPException):
+        return _from_http_exception(exc)
+    log.error("unhandled %s at %s", type(exc).__name__, _where(exc))
+    return _from_http_exception(InternalServerError())
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _from_http_exception)
+    app.register_error_handler(Exception, _from_unexpected)
