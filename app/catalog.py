@@ -112,7 +112,7 @@ def _spec() -> dict[str, Any]:
 def _spec_operation(method: str, path: str) -> dict[str, Any]:
     operation: dict[str, Any] = _spec()["paths"][path][method.lower()]
     security = operation.get("security", [])
-    scopes = next((s["oAuth2ClientCredentials"] for s in security
+    scopes: list[str] = next((s["oAuth2ClientCredentials"] for s in security
                    if "oAuth2ClientCredentials" in s), [])
     return {"operationId": operation["operationId"], "scopes": scopes}
 

@@ -111,7 +111,8 @@ def _from_http_exception(exc: HTTPException) -> Response:
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
     detail = exc.description or HTTPStatus(status).phrase
     if status >= 500:
-        detail = "The gateway failed to handle this request; quote the request id when reporting it."
+        detail = ("The gateway failed to handle this request; "
+                  "quote the request id when reporting it.")
     return problem_response(status, HTTPStatus(status).phrase, detail, headers=headers)
 
 
