@@ -291,8 +291,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("JWKS_CACHE_TTL_SECONDS", "jwks_cache_ttl_seconds", _int_between(10, 86400), "600", "600",
          "How long fetched signing keys are used before a refresh.", group="Token verification"),
     Spec("JWKS_REFETCH_COOLDOWN_SECONDS", "jwks_refetch_cooldown_seconds",
-         _int_between(1, 3600), "30", "30", "At most one JWKS refetch per process in this window, whatever unknown `kid`s "
-         "arrive.", group="Token verification"),
+         _int_between(1, 3600), "30", "30",
+         "At most one JWKS refetch per process in this window, whatever unknown `kid`s arrive.",
+         group="Token verification"),
     Spec("VERIFIED_TOKEN_CACHE_SECONDS", "verified_token_cache_seconds", _int_between(0, 300), "30",
          "30", "How long a verified token's principal is reused in-process (never past `exp`); "
          "0 disables.", group="Token verification"),

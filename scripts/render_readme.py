@@ -27,8 +27,8 @@ def render(text: str, sections: dict[str, Callable[[], str]]) -> str:
         pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md has no <!-- {name}:start --> marker")
-        table = build()
-        text = pattern.sub(lambda m: m.group(1) + table + "\n" + m.group(2), text)
+        replacement = r"\g<1>" + build().replace("\\", r"\\") + "\n" + r"\g<2>"
+        text = pattern.sub(replacement, text)
     return text
 
 
