@@ -122,6 +122,8 @@ def spec_document() -> dict[str, Any]:
     return _spec()
 
 
+_BY_USER_ID = ("The gateway identifies the target user by user_id only, so that delegated "
+               "scope rules apply.")
 _PROFILE_FIELDS = ("email", "email_verified", "phone_number", "phone_verified", "given_name",
                    "family_name", "name", "nickname", "picture", "username", "verify_email",
                    "verify_phone_number", "connection", "client_id")
@@ -166,7 +168,9 @@ CATALOG: tuple[Operation, ...] = (
     Operation("delete_user-blocks_by_id", "DELETE", "/user-blocks/{id}", "users:block",
               "Clear a user's brute-force blocks", target_user="id"),
     Operation("post_password-change", "POST", "/tickets/password-change", "users:password_reset",
-              "Create a password-change ticket", target_user="user_id"),
+              "Create a password-change ticket", target_user="user_id",
+              forbidden_fields={name: _BY_USER_ID for name in ("email", "connection_id",
+                                                                "identity")}),
     Operation("post_verification-email", "POST", "/jobs/verification-email", "users:update",
               "Send a verification email", target_user="user_id"),
     Operation("delete_authenticators", "DELETE", "/users/{id}/authenticators", "users:mfa_reset",

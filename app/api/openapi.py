@@ -1,0 +1,170 @@
+"""/openapi.json and /docs: the gateway's own contract, derived from Auth0's.
+
+Each enabled catalog operation keeps Auth0's operation object (parameters,
+request and response schemas, examples), narrowed to what the gateway accepts
+(excluded query parameters and forbidden body fields removed), secured by the
+caller's bearer token instead of Management scopes, and annotated with the
+gateway permission it needs. The /gateway/* and health endpoints are added.
+/docs serves Swagger UI from the `swagger-ui-bundle-v2` package: no CDN.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, send_from_directory
+
+from ..catalog import CATALOG, Operation, spec_document
+from ..schemas.from_spec import resolve
+from ..schemas.requests import QUERY_EXCLUDED
+
+bp = Blueprint("openapi", __name__)
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "request_id"],
+    "properties": {
+        "type": {"type": "string", "format": "uri-reference"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {"type": "object", "description": "Per-field validation messages (400)."},
+        "required_permission": {"type": "string"},
+    },
+}
+_PROBLEM_RESPONSES = {
+    "400": "Invalid request (problem+json lists each field).",
+    "401": "Missing, malformed or expired access token.",
+    "403": "The caller lacks the permission this operation (or a field) needs.",
+    "404": "No such user (or outside the caller's delegated scope).",
+    "429": "Rate limited (the caller's limit, the fleet's Management budget or Auth0's).",
+    "502": "Auth0 failed or refused the gateway's credentials.",
+    "504": "Auth0 did not answer in time.",
+}
+
+
+def _problem_ref(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def _operation_doc(operation: Operation) -> dict[str, Any]:
+    source = spec_document()["paths"][operation.path][operation.method.lower()]
+    doc = copy.deepcopy(source)
+    excluded = QUERY_EXCLUDED.get(operation.operation_id, frozenset())
+    doc["parameters"] = [p for p in (resolve(p) for p in doc.get("parameters", []))
+                         if p["in"] != "header" and p["name"] not in excluded]
+    if "requestBody" in doc:
+        media = doc["requestBody"]["content"]
+        for content in media.values():
+            schema = copy.deepcopy(dict(resolve(content["schema"])))
+            for name in operation.forbidden_fields:
+                schema.get("properties", {}).pop(name, None)
+            schema["additionalProperties"] = False
+            content["schema"] = schema
+    permissions = sorted(set(operation.field_permissions.values()) - {operation.permission})
+    note = f"\n\n**Gateway permission:** `{operation.permission}`"
+    if permissions:
+        fields = ", ".join(f"`{f}` → `{p}`" for f, p in sorted(operation.field_permissions.items())
+                           if p != operation.permission)
+        note += f"; fields needing more: {fields}"
+    for name, reason in operation.forbidden_fields.items():
+        note += f"\n\n`{name}` is not accepted: {reason}"
+    doc["description"] = (doc.get("description") or operation.summary) + note
+    doc["security"] = [{"bearerAuth": []}]
+    doc["x-gateway-permission"] = operation.permission
+    responses = doc.setdefault("responses", {})
+    for status, description in _PROBLEM_RESPONSES.items():
+        responses[status] = _problem_ref(description)
+    return doc
+
+
+def _gateway_paths() -> dict[str, Any]:
+    json_ok = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+    return {
+        "/gateway/me": {"get": {
+            "operationId": "gateway_me", "summary": "Who am I and what may I call",
+            "security": [{"bearerAuth": []}],
+            "responses": {"200": json_ok, "401": _problem_ref(_PROBLEM_RESPONSES["401"])}}},
+        "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
+                             "responses": {"200": json_ok}}},
+    }
+
+
+@cache
+def build_document() -> dict[str, Any]:
+    spec = spec_document()
+    paths: dict[str, Any] = {}
+    for operation in CATALOG:
+        paths.setdefault(operation.gateway_path, {})[operation.method.lower()] = \
+            _operation_doc(operation)
+    paths.update(_gateway_paths())
+    components = copy.deepcopy(spec["components"])
+    components.pop("securitySchemes", None)
+    components["schemas"]["Problem"] = PROBLEM_SCHEMA
+    components["securitySchemes"] = {"bearerAuth": {
+        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "description": "An Auth0 access token for the gateway's API (not a Management token)."}}
+    return {
+        "openapi": spec["openapi"],
+        "info": {"title": "admin-gateway", "version": "1",
+                 "description": "A permission-checked, least-privilege subset of the Auth0 "
+                                "Management API v2. Paths, parameters and JSON are Auth0's; "
+                                "errors are RFC 9457 problem details."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": components,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    if not current_app.config["SETTINGS"].docs_enabled:
+        abort(404)
+    return jsonify(build_document())
+
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>admin-gateway API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script></body></html>
+"""
+_DOCS_INIT = """window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
+  persistAuthorization: false, tryItOutEnabled: true});
+"""
+# Swagger UI's bundle needs inline styles; everything else comes from this origin.
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
+
+
+def _swagger_dir() -> Path:
+    import swagger_ui_bundle
+
+    return Path(swagger_ui_bundle.swagger_ui_path)
+
+
+@bp.get("/docs")
+def docs_page() -> Response:
+    if not current_app.config["SETTINGS"].docs_enabled:
+        abort(404)
+    response = Response(_DOCS_PAGE, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response
+
+
+@bp.get("/docs/init.js")
+def docs_init() -> Response:
+    return Response(_DOCS_INIT, mimetype="text/javascript")
+
+
+@bp.get("/docs/static/<path:name>")
+def docs_static(name: str) -> Response:
+    if name not in ("swagger-ui.css", "swagger-ui-bundle.js"):
+        abort(404)
+    return send_from_directory(_swagger_dir(), name, max_age=86400)

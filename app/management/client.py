@@ -1,0 +1,242 @@
+"""The outbound Management API client: one pooled session, bounded waits, Auth0 errors mapped.
+
+- The caller's `Authorization` header is never forwarded: every call carries
+  the tier's Management token and nothing else from the incoming request.
+- 429: wait for `Retry-After` (or `x-ratelimit-reset`) only within
+  UPSTREAM_429_WAIT_SECONDS, else answer 429 with `Retry-After` — never pin a
+  worker for a minute the way auth0-python's retry does, never turn a 429 into
+  a 401 the way Oathkeeper did.
+- Retries: a request that provably never reached Auth0 (connect error) is
+  retried once whatever its method; idempotent ones (GET, DELETE) also once on
+  read errors and 502/503/504, with jitter. A POST or PATCH that may have
+  reached Auth0 is never sent twice.
+- 401 from Auth0 means our token is dead (revoked, rotated): drop it from the
+  cache, mint once more and retry once; a second 401 is a 502.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from config.settings import Settings, TierConfig
+
+from .. import metrics
+from ..catalog import Operation
+from ..errors import Problem
+from ..observability import redact
+
+log = logging.getLogger("admin_gateway.management")
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE"})
+RETRYABLE_STATUS = frozenset({502, 503, 504})
+MAX_DETAIL = 500
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class TokenSource(Protocol):
+    def get_token(self, tier: TierConfig) -> str: ...
+    def invalidate(self, tier: TierConfig, token: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class UpstreamResult:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class TransportFailure:
+    """No HTTP answer: `never_sent` when the request cannot have reached Auth0."""
+
+    kind: str
+    never_sent: bool
+    status: int
+
+    def problem(self, operation: Operation) -> Problem:
+        if self.status == 504:
+            detail = "Auth0 did not answer in time."
+            if operation.is_write and not self.never_sent:
+                detail += " The change may or may not have been applied."
+            return Problem(504, detail, slug="upstream-timeout")
+        return Problem(502, "Auth0 could not be reached.", slug="upstream-unavailable")
+
+
+# Hooks around each HTTP attempt (the fleet-wide budget registers here).
+BeforeSend = Callable[[Operation], None]
+AfterResponse = Callable[[Operation, requests.Response], None]
+
+
+def sanitize(message: Any) -> str:
+    """Auth0's message, safe to show: one line, bounded, no tokens."""
+    text = _CONTROL.sub(" ", str(message)).strip()
+    return redact(text)[:MAX_DETAIL]
+
+
+def retry_after_seconds(response: requests.Response, now: float | None = None) -> float:
+    """Seconds until Auth0 accepts calls again: Retry-After first, then x-ratelimit-reset."""
+    now = time.time() if now is None else now
+    header = response.headers.get("Retry-After")
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            try:
+                return max(0.0, parsedate_to_datetime(header).timestamp() - now)
+            except (TypeError, ValueError):
+                pass
+    reset = response.headers.get("x-ratelimit-reset")
+    if reset:
+        try:
+            return max(0.0, float(reset) - now)
+        except ValueError:
+            pass
+    return 1.0
+
+
+def _auth0_error(response: requests.Response) -> tuple[str, dict[str, Any]]:
+    try:
+        body = response.json()
+    except ValueError:
+        return "", {}
+    if not isinstance(body, dict):
+        return "", {}
+    extra = {}
+    if isinstance(body.get("errorCode"), str):
+        extra["auth0_error_code"] = sanitize(body["errorCode"])[:64]
+    return sanitize(body.get("message", "")), extra
+
+
+class ManagementClient:
+    def __init__(self, settings: Settings, tokens: TokenSource,
+                 session: requests.Session | None = None) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self.base_url = settings.management_url
+        self.timeout = (settings.upstream_connect_timeout, settings.upstream_read_timeout)
+        self.session = session or self._session(settings.upstream_pool_size)
+        self.before_send: list[BeforeSend] = []
+        self.after_response: list[AfterResponse] = []
+
+    @staticmethod
+    def _session(pool_size: int) -> requests.Session:
+        session = requests.Session()
+        # Retries are decided here, per method; urllib3 must not add its own.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        session.trust_env = False  # no proxy or netrc credentials picked up from the host
+        return session
+
+    def call(self, operation: Operation, tier: TierConfig, path: str,
+             query: list[tuple[str, str]], body: dict[str, Any] | None) -> UpstreamResult:
+        """Send one Management API call; returns Auth0's answer or raises a Problem."""
+        url = self.base_url + path
+        idempotent = operation.method in IDEMPOTENT
+        wait_deadline = time.monotonic() + self.settings.upstream_429_wait_seconds
+        token = self.tokens.get_token(tier)
+        refreshed = retried = False
+        while True:
+            outcome = self._send(operation, url, token, query, body)
+            if isinstance(outcome, TransportFailure):
+                if not retried and (outcome.never_sent or idempotent):
+                    retried = True
+                    continue
+                raise outcome.problem(operation)
+            status = outcome.status_code
+            if status == 401 and not refreshed:
+                log.warning("Auth0 refused the %s tier's token; minting a fresh one", tier.name)
+                self.tokens.invalidate(tier, token)
+                token = self.tokens.get_token(tier)
+                refreshed = True
+                continue
+            if status == 429:
+                wait = retry_after_seconds(outcome)
+                if time.monotonic() + wait <= wait_deadline:
+                    time.sleep(wait)
+                    continue
+                raise self._too_many_requests(wait)
+            if status in RETRYABLE_STATUS and idempotent and not retried:
+                retried = True
+                time.sleep(random.uniform(0.05, 0.25))
+                continue
+            return self._result(operation, tier, outcome)
+
+    def _send(self, operation: Operation, url: str, token: str,
+              query: list[tuple[str, str]], body: dict[str, Any] | None,
+              ) -> requests.Response | TransportFailure:
+        for hook in self.before_send:
+            hook(operation)
+        started = time.perf_counter()
+        try:
+            response = self.session.request(
+                operation.method, url, params=query, json=body, timeout=self.timeout,
+                allow_redirects=False,
+                headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            )
+        except requests.ConnectTimeout:
+            return self._failure(operation, "connect-timeout", never_sent=True, status=504)
+        except requests.ConnectionError as exc:
+            return self._failure(operation, "connection-error", never_sent=_never_reached(exc),
+                                 status=502)
+        except requests.Timeout:
+            return self._failure(operation, "read-timeout", never_sent=False, status=504)
+        finally:
+            metrics.UPSTREAM_SECONDS.labels(operation.operation_id).observe(
+                time.perf_counter() - started)
+        metrics.UPSTREAM_CALLS.labels(operation.operation_id, str(response.status_code)).inc()
+        if response.status_code == 429:
+            metrics.UPSTREAM_429.labels(operation.operation_id).inc()
+        for observe in self.after_response:
+            observe(operation, response)
+        return response
+
+    @staticmethod
+    def _failure(operation: Operation, kind: str, *, never_sent: bool,
+                 status: int) -> TransportFailure:
+        metrics.UPSTREAM_CALLS.labels(operation.operation_id, kind).inc()
+        log.warning("Auth0 %s on %s", kind, operation.operation_id)
+        return TransportFailure(kind, never_sent, status)
+
+    def _too_many_requests(self, wait: float) -> Problem:
+        seconds = max(1, math.ceil(wait))
+        return Problem(429, f"Auth0's Management API rate limit is exhausted; retry in "
+                            f"{seconds} s.", slug="upstream-rate-limited",
+                       headers={"Retry-After": str(seconds)})
+
+    def _result(self, operation: Operation, tier: TierConfig,
+                response: requests.Response) -> UpstreamResult:
+        status = response.status_code
+        if status < 400:
+            body = response.json() if response.content else None
+            return UpstreamResult(status, body, dict(response.headers))
+        message, extra = _auth0_error(response)
+        if status in (401, 403):
+            # Our credentials, not the caller's: an operator problem, never the caller's 401.
+            log.error("Auth0 answered %s to the %s tier (client %s) on %s: %s", status, tier.name,
+                      tier.client_id, operation.operation_id, message or "(no message)")
+            raise Problem(502, "The gateway's Management API credentials were refused; the "
+                          "operators have been told.", slug="upstream-credentials")
+        if status >= 500:
+            raise Problem(502, f"Auth0 failed with {status}.", slug="upstream-error")
+        return_status = status if status in (400, 404, 409) else (
+            400 if status < 500 and status != 429 else 502)
+        raise Problem(return_status, message or f"Auth0 answered {status}.",
+                      slug=f"upstream-{status}", extra=extra)
+
+
+def _never_reached(exc: requests.ConnectionError) -> bool:
+    """True when the connection failed before a request byte could have been sent."""
+    text = repr(exc)
+    return "NewConnectionError" in text or "Connection refused" in text
