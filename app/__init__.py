@@ -8,7 +8,7 @@ from flask import Flask
 
 from config.settings import Settings, load_settings
 
-from . import errors, observability
+from . import errors, management, observability
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     observability.init_app(app)
     errors.init_app(app)
+    management.init_app(app, settings)
 
     from .api import health
 
