@@ -8,7 +8,7 @@ from flask import Flask
 
 from config.settings import Settings, load_settings
 
-from . import errors, management, observability
+from . import errors, management, observability, redis_conn, runtime
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -24,6 +24,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     observability.init_app(app)
     errors.init_app(app)
+    redis_conn.init_app(app, settings)
+    runtime.init_app(app, settings)
     management.init_app(app, settings)
 
     from .api import health

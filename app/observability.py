@@ -4,7 +4,14 @@ Every response carries `X-Request-ID` (a well-formed incoming one is kept so a
 reverse proxy's id follows the request), and every log line emitted while a
 request is handled carries it too. Log records pass through `redact()`, which
 removes bearer tokens, JWTs, Fernet tokens and client secrets wherever they
-appear, so a careless log call cannot leak one.
+appear, so a careless log call cannot leak one. The configured secrets
+themselves (TOKEN_CACHE_KEY, every tier's client secret) are registered with
+`register_secret()` at start-up and replaced verbatim wherever they appear.
+
+Each request ends with one access line (`admin_gateway.access`: method, path,
+status, duration, operation, subject, client address after ProxyFix, scheme)
+and is counted in REQUESTS / REQUEST_SECONDS, labelled by catalog operation or,
+outside the catalog, by URL rule (never by raw path: unbounded cardinality).
 """
 
 from __future__ import annotations
@@ -13,11 +20,16 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
 import uuid
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
+
+from config.settings import Secret, Settings
+
+from .metrics import REQUEST_SECONDS, REQUESTS
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
@@ -31,7 +43,34 @@ _REDACTIONS = (
 )
 
 
+# Secret values known at start-up, longest first so that one containing
+# another is replaced whole. Shorter than 8 characters would redact noise.
+_known_secrets: tuple[str, ...] = ()
+_known_secrets_lock = threading.Lock()
+_MIN_SECRET_LENGTH = 8
+
+
+def register_secret(value: str | Secret) -> None:
+    """Redact this exact value from every log line from now on."""
+    global _known_secrets
+    raw = value.reveal() if isinstance(value, Secret) else value
+    if len(raw) < _MIN_SECRET_LENGTH:
+        return
+    with _known_secrets_lock:
+        if raw not in _known_secrets:
+            _known_secrets = tuple(sorted({*_known_secrets, raw}, key=len, reverse=True))
+
+
+def register_settings_secrets(settings: Settings) -> None:
+    register_secret(settings.token_cache_key)
+    for tier in settings.tiers:
+        register_secret(tier.client_secret)
+
+
 def redact(text: str) -> str:
+    for secret in _known_secrets:
+        if secret in text:
+            text = text.replace(secret, "[redacted-secret]")
     for pattern, replacement in _REDACTIONS:
         text = pattern.sub(replacement, text)
     return text
@@ -99,26 +138,43 @@ def configure_logging(level: str, fmt: str) -> None:
 access_log = logging.getLogger("admin_gateway.access")
 
 
-def _start_request() -> None:
+def start_request() -> None:
     g.started = time.perf_counter()
     incoming = request.headers.get(REQUEST_ID_HEADER, "")
     g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
 
 
+def _operation_label(operation: Any) -> str:
+    """The catalog operation, else the URL rule, else `unmatched` (a 404 path)."""
+    operation_id = getattr(operation, "operation_id", None)
+    if isinstance(operation_id, str):
+        return operation_id
+    rule = request.url_rule
+    return rule.rule if rule is not None else "unmatched"
+
+
 def _finish_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = getattr(g, "request_id", "")
     started = getattr(g, "started", None)
-    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+    elapsed = time.perf_counter() - started if started else None
     operation = getattr(g, "operation", None)
+    label = _operation_label(operation)
+    REQUESTS.labels(operation=label, status=str(response.status_code)).inc()
+    if elapsed is not None:
+        REQUEST_SECONDS.labels(operation=label).observe(elapsed)
     access_log.info(
         "%s %s %s", request.method, request.path, response.status_code,
         extra={"method": request.method, "path": request.path, "status": response.status_code,
-               "duration_ms": duration_ms,
-               "operation": getattr(operation, "operation_id", None)},
+               "duration_ms": round(elapsed * 1000, 2) if elapsed is not None else None,
+               "operation": getattr(operation, "operation_id", None),
+               "remote_addr": request.remote_addr, "scheme": request.scheme},
     )
     return response
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_start_request)
+    settings = app.config.get("SETTINGS")
+    if isinstance(settings, Settings):
+        register_settings_secrets(settings)
+    app.before_request(start_request)
     app.after_request(_finish_request)

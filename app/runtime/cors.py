@@ -1,0 +1,59 @@
+"""CORS for the admin panel's origins (CORS_ORIGINS), and for nobody else.
+
+The panel sends a bearer token, not cookies, so credentials mode is off (no
+`Access-Control-Allow-Credentials`): a page on another origin cannot ride on a
+user's session because there is none. A disallowed origin gets no CORS headers
+at all, so the browser withholds the response from it.
+
+Preflights (OPTIONS with `Access-Control-Request-Method`) carry no credentials
+by definition (Fetch standard, "CORS-preflight request"), so they are answered
+before authentication and rate limiting, which would otherwise refuse them and
+break every cross-origin call.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, request
+from flask_cors import CORS
+
+from config.settings import Settings
+
+from .. import observability
+
+ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Request-ID")
+# Headers the panel's scripts may read: correlation id, rate-limit state
+# (draft-ietf-httpapi-ratelimit-headers and flask-limiter's X- names), and the
+# RFC 6750 challenge explaining a 401/403.
+EXPOSE_HEADERS = (
+    "X-Request-ID", "Retry-After", "WWW-Authenticate",
+    "RateLimit", "RateLimit-Policy", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+    "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+)
+METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS")
+PREFLIGHT_MAX_AGE = 600  # seconds; Chromium caps at 7200, Firefox at 86400
+
+
+def _answer_preflight() -> Response | None:
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        return current_app.make_default_options_response()
+    return None
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    if not settings.cors_origins:
+        return
+    CORS(
+        app,
+        origins=list(settings.cors_origins),
+        methods=list(METHODS),
+        allow_headers=list(ALLOW_HEADERS),
+        expose_headers=list(EXPOSE_HEADERS),
+        supports_credentials=False,
+        max_age=PREFLIGHT_MAX_AGE,
+        vary_header=True,
+    )
+    # Right after the request id is set, before every other before_request
+    # function: authentication and rate limits must not see a preflight.
+    funcs = app.before_request_funcs.setdefault(None, [])
+    start = observability.start_request
+    funcs.insert(funcs.index(start) + 1 if start in funcs else 0, _answer_preflight)

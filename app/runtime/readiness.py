@@ -1,0 +1,104 @@
+"""/readyz: can this process serve traffic right now?
+
+Liveness (/healthz) only says the process answers; readiness asks the
+dependencies a request needs. Each subsystem registers a probe at start-up
+with `register_probe(app, name, probe)`; /readyz runs them all concurrently
+under one deadline and answers 200 `{"status": "ready", "checks": {...}}` or
+503 `{"status": "not ready", ...}`. A probe returns a `ProbeResult` whose
+detail is short and never contains a secret, a token or a URL with
+credentials; a probe that raises fails with its exception's class name only.
+
+Probes must be cheap: orchestrators call /readyz every few seconds on every
+instance, so a probe reads in-process state or does one round trip with a
+short timeout, never a Management API call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify
+
+from config.settings import Settings
+
+from .. import redis_conn
+from .blueprint import bp
+
+EXTENSION = "admin_gateway.readiness"
+DEADLINE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    detail: str = ""
+
+
+Probe = Callable[[], ProbeResult]
+
+
+def register_probe(app: Flask, name: str, probe: Probe) -> None:
+    """Add a readiness probe; it runs inside an app context of `app`."""
+    probes: dict[str, Probe] = app.extensions.setdefault(EXTENSION, {})
+    if name in probes:
+        raise ValueError(f"readiness probe {name!r} is registered twice")
+    probes[name] = probe
+
+
+def registered_probes(app: Flask) -> dict[str, Probe]:
+    probes: dict[str, Probe] = app.extensions.get(EXTENSION, {})
+    return dict(probes)
+
+
+def _run_one(app: Flask, probe: Probe) -> ProbeResult:
+    with app.app_context():
+        try:
+            return probe()
+        except Exception as exc:  # a probe that crashes is a failed probe, not a 500
+            return ProbeResult(False, f"probe raised {type(exc).__name__}")
+
+
+def run_probes(app: Flask, deadline: float = DEADLINE_SECONDS) -> dict[str, ProbeResult]:
+    probes = registered_probes(app)
+    if not probes:
+        return {}
+    pool = ThreadPoolExecutor(max_workers=len(probes), thread_name_prefix="readyz")
+    try:
+        futures = {name: pool.submit(_run_one, app, probe) for name, probe in probes.items()}
+        wait(futures.values(), timeout=deadline, return_when=FIRST_EXCEPTION)
+        return {
+            name: future.result() if future.done()
+            else ProbeResult(False, f"no answer within {deadline:g}s")
+            for name, future in futures.items()
+        }
+    finally:
+        # A hung probe must not hold the response: leave its thread behind.
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    results = run_probes(current_app._get_current_object())  # type: ignore[attr-defined]
+    ready = all(result.ok for result in results.values())
+    checks: dict[str, Any] = {
+        name: {"ok": result.ok, "detail": result.detail} for name, result in results.items()
+    }
+    body = jsonify(status="ready" if ready else "not ready", checks=checks)
+    return body, 200 if ready else 503
+
+
+def redis_probe(app: Flask) -> Probe:
+    def probe() -> ProbeResult:
+        started = time.perf_counter()
+        redis_conn.redis_client(app).ping()
+        return ProbeResult(True, f"ping {1000 * (time.perf_counter() - started):.1f} ms")
+
+    return probe
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    register_probe(app, "redis", redis_probe(app))
