@@ -226,7 +226,7 @@ class TokenBroker:
             dropped = len(self._l1)
             self._l1.clear()
         pattern = _glob_escape(key(self._settings, CACHE_NAMESPACE, "")) + "*"
-        keys = list(self._redis.scan_iter(match=pattern, count=500))
+        keys = set(self._redis.scan_iter(match=pattern, count=500))  # SCAN may repeat keys
         if keys:
             dropped += int(self._redis.delete(*keys))
         log.info("flushed %d cached Management API token(s)", dropped)
