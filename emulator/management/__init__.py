@@ -1,0 +1,1 @@
+"""The in-memory Management API v2 subset (``/api/v2``)."""

@@ -1,0 +1,64 @@
+"""Shaping of Management API responses: user documents, field selection, paging."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from emulator.errors import ManagementError
+from emulator.management.validation import INVALID_QUERY
+
+IDP_TOKEN_SCOPE = "read:user_idp_tokens"
+IDP_TOKEN_FIELDS = ("access_token", "access_token_secret", "refresh_token")
+DEFAULT_PER_PAGE = 50
+
+
+def user_document(user: dict[str, Any], scopes: list[str], fields: str | None = None,
+                  include_fields: bool = True) -> dict[str, Any]:
+    """A copy of the stored user as Auth0 would return it to this caller.
+
+    Identity provider tokens are only returned to holders of read:user_idp_tokens.
+    """
+    doc = copy.deepcopy(user)
+    if IDP_TOKEN_SCOPE not in scopes:
+        for identity in doc.get("identities", []):
+            for name in IDP_TOKEN_FIELDS:
+                identity.pop(name, None)
+    return select_fields(doc, fields, include_fields)
+
+
+def select_fields(doc: dict[str, Any], fields: str | None, include_fields: bool
+                  ) -> dict[str, Any]:
+    if not fields:
+        return doc
+    wanted = {f.strip() for f in fields.split(",") if f.strip()}
+    if include_fields:
+        return {k: v for k, v in doc.items() if k in wanted}
+    return {k: v for k, v in doc.items() if k not in wanted}
+
+
+def page_window(query: dict[str, Any], default_per_page: int = DEFAULT_PER_PAGE
+                ) -> tuple[int, int]:
+    page = int(query.get("page", 0))
+    per_page = int(query.get("per_page", default_per_page))
+    if page < 0:
+        raise ManagementError(400, "Query validation error: 'Value "
+                              f"{page} is less than minimum 0' on property page.", INVALID_QUERY)
+    return page, per_page
+
+
+def paged(items: list[Any], query: dict[str, Any], key: str, *, with_length: bool,
+          default_per_page: int = DEFAULT_PER_PAGE) -> Any:
+    """A page of ``items``; with include_totals, Auth0's {start, limit, [length,] total, key}."""
+    page, per_page = page_window(query, default_per_page)
+    start = page * per_page
+    window = items[start:start + per_page]
+    if not query.get("include_totals"):
+        return window
+    body: dict[str, Any] = {"start": start, "limit": per_page}
+    # Users and logs report "length"; roles and permissions do not (per the spec schemas).
+    if with_length:
+        body["length"] = len(window)
+    body["total"] = len(items)
+    body[key] = window
+    return body

@@ -1,0 +1,1 @@
+"""Blueprints of the emulator's HTTP surface, one per Auth0 API area."""

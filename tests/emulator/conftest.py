@@ -1,0 +1,146 @@
+"""Fixtures for the emulator's own tests: real servers on loopback, tokens, the spec."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from emulator.server import EmulatorServer
+from emulator.tenant import Tenant
+
+SPEC_PATH = Path(__file__).resolve().parents[3] / "shared/auth0/management-api-oas.json"
+
+
+@pytest.fixture(scope="session")
+def shared_emulator() -> Iterator[EmulatorServer]:
+    """One demo tenant for tests that do not depend on pristine data."""
+    with EmulatorServer(Tenant.demo()) as server:
+        yield server
+
+
+@pytest.fixture
+def emu(shared_emulator: EmulatorServer) -> Iterator[EmulatorServer]:
+    """The shared server, with faults disarmed and counters zeroed around each test."""
+    shared_emulator.tenant.faults.clear()
+    shared_emulator.tenant.reset_counters()
+    yield shared_emulator
+    shared_emulator.tenant.faults.clear()
+
+
+@pytest.fixture
+def fresh_emu() -> Iterator[EmulatorServer]:
+    """A server of its own, for tests that rotate keys or change seeded data."""
+    with EmulatorServer(Tenant.demo()) as server:
+        yield server
+
+
+@pytest.fixture
+def tenant(emu: EmulatorServer) -> Tenant:
+    return emu.tenant
+
+
+def client_token(server: EmulatorServer, client_id: str) -> str:
+    t = server.tenant
+    response = requests.post(
+        server.url + "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client_id,
+            "client_secret": t.clients[client_id].client_secret,
+            "audience": t.management_audience,
+        },
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture
+def token_for(emu: EmulatorServer) -> Callable[[str], str]:
+    """Management API token of a demo M2M client, minted over HTTP."""
+    cache: dict[str, str] = {}
+
+    def get(client_id: str) -> str:
+        if client_id not in cache:
+            cache[client_id] = client_token(emu, client_id)
+        return cache[client_id]
+
+    return get
+
+
+@pytest.fixture
+def scoped_token(emu: EmulatorServer) -> Callable[[list[str]], str]:
+    """Management API token carrying exactly ``scopes`` (through a throwaway M2M client)."""
+
+    def get(scopes: list[str]) -> str:
+        client_id = "test-" + "-".join(s.replace(":", "_") for s in scopes)[:60]
+        emu.tenant.add_client(client_id, scopes)
+        return client_token(emu, client_id)
+
+    return get
+
+
+class Api:
+    """``requests`` against one server's Management API with a bearer token."""
+
+    def __init__(self, server: EmulatorServer, token: str | None) -> None:
+        self.server = server
+        self.token = token
+
+    def __call__(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if self.token is not None:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        kwargs.setdefault("timeout", 5)
+        return requests.request(method, self.server.url + "/api/v2" + path,
+                                headers=headers, **kwargs)
+
+
+@pytest.fixture
+def api(emu: EmulatorServer, token_for: Callable[[str], str]) -> Api:
+    """Management API as the single-tier client (every scope the gateway uses)."""
+    return Api(emu, token_for("gateway-all"))
+
+
+@pytest.fixture
+def api_as(emu: EmulatorServer) -> Callable[[str | None], Api]:
+    return lambda token: Api(emu, token)
+
+
+@pytest.fixture(scope="session")
+def spec_dict() -> dict[str, Any]:
+    if not SPEC_PATH.exists():
+        pytest.skip(f"Auth0 OpenAPI document not found at {SPEC_PATH}")
+    data: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture(scope="session")
+def openapi(spec_dict: dict[str, Any]) -> Any:
+    """Auth0's spec as an openapi-core validator, loaded once (strict spec checks off)."""
+    from jsonschema_path import SchemaPath
+    from openapi_core import Config, OpenAPI
+
+    doc = dict(spec_dict)
+    # The spec's server is https://{tenantDomain}/api/v2; the emulator is plain http.
+    doc["servers"] = [{"url": "http://{host}/api/v2", "variables": {"host": {"default": "x"}}}]
+    return OpenAPI(SchemaPath.from_dict(doc), config=Config(spec_validator_cls=None))
+
+
+@pytest.fixture
+def conforms(openapi: Any) -> Callable[[requests.Response], None]:
+    """Assert that a request and its response are valid against Auth0's spec."""
+    from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+
+    def check(response: requests.Response) -> None:
+        request = RequestsOpenAPIRequest(response.request)
+        openapi.validate_request(request)
+        openapi.validate_response(request, RequestsOpenAPIResponse(response))
+
+    return check
