@@ -15,7 +15,8 @@ class BucketState:
     allowed: bool
     limit: int
     remaining: int
-    reset: int  # UTC epoch seconds when the bucket is full again
+    reset: int  # UTC epoch seconds when the bucket is full again (next token when denied)
+    wait: float = 0.0  # seconds behind ``reset``
 
     def headers(self) -> dict[str, str]:
         return {
@@ -26,7 +27,7 @@ class BucketState:
 
     def retry_after(self) -> int:
         """Seconds until at least one token is back (for an optional Retry-After)."""
-        return max(1, self.reset - int(time.time()))
+        return max(1, math.ceil(self.wait))
 
 
 class TokenBucket:
@@ -60,4 +61,5 @@ class TokenBucket:
                 limit=self.burst,
                 remaining=int(math.floor(self._tokens)),
                 reset=int(math.ceil(time.time() + wait)),
+                wait=wait,
             )
