@@ -8,7 +8,7 @@ from flask import Flask
 
 from config.settings import Settings, load_settings
 
-from . import errors, management, observability, redis_conn, runtime
+from . import auth, errors, management, observability, redis_conn, runtime
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -26,9 +26,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
     redis_conn.init_app(app, settings)
     runtime.init_app(app, settings)
+    auth.init_app(app, settings)
     management.init_app(app, settings)
 
-    from .api import health
+    from .api import facade, gateway, health, openapi
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(gateway.bp)
+    app.register_blueprint(openapi.bp)
+    facade.init_app(app)
     return app

@@ -54,7 +54,7 @@ def _problem_ref(description: str) -> dict[str, Any]:
 
 def _operation_doc(operation: Operation) -> dict[str, Any]:
     source = spec_document()["paths"][operation.path][operation.method.lower()]
-    doc = copy.deepcopy(source)
+    doc: dict[str, Any] = copy.deepcopy(source)
     excluded = QUERY_EXCLUDED.get(operation.operation_id, frozenset())
     doc["parameters"] = [p for p in (resolve(p) for p in doc.get("parameters", []))
                          if p["in"] != "header" and p["name"] not in excluded]

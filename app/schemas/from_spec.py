@@ -64,7 +64,7 @@ def _validators(schema: Mapping[str, Any]) -> list[validate.Validator]:
     return out
 
 
-def field_for(schema: Mapping[str, Any], *, required: bool = False) -> fields.Field:
+def field_for(schema: Mapping[str, Any], *, required: bool = False) -> fields.Field[Any]:
     schema = resolve(schema)
     types = schema.get("type", "object")
     type_list = types if isinstance(types, list) else [types]
@@ -101,7 +101,7 @@ def object_schema(schema: Mapping[str, Any], *, name: str,
 
 def query_schema(operation: Mapping[str, Any], *, name: str,
                  exclude: frozenset[str] = frozenset()) -> Schema:
-    declared: dict[str, fields.Field] = {}
+    declared: dict[str, fields.Field[Any]] = {}
     for parameter in operation.get("parameters", []):
         parameter = resolve(parameter)
         if parameter["in"] != "query" or parameter["name"] in exclude:

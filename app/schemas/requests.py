@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, validate
 from werkzeug.datastructures import MultiDict
 
 from ..catalog import BY_ID, Operation, spec_document
@@ -83,6 +83,14 @@ def _search_rule(values: dict[str, Any]) -> Errors:
     return errors
 
 
+def _email_rule(values: dict[str, Any]) -> Errors:
+    try:
+        validate.Email()(values.get("email", ""))
+    except ValidationError as exc:
+        return {"email": [str(m) for m in exc.messages]}
+    return {}
+
+
 def _role_ids_rule(values: dict[str, Any]) -> Errors:
     bad = [r for r in values.get("roles", []) if not ROLE_ID_RE.match(r)]
     if bad:
@@ -99,7 +107,7 @@ def _user_id_required(values: dict[str, Any]) -> Errors:
 
 QUERY_RULES: dict[str, tuple[Rule, ...]] = {
     "get_users": (_sort_rule(USER_SORT_FIELDS), _fields_rule, _paging_rule, _search_rule),
-    "get_users-by-email": (_fields_rule,),
+    "get_users-by-email": (_fields_rule, _email_rule),
     "get_users_by_id": (_fields_rule,),
     "get_logs_by_user": (_sort_rule(LOG_SORT_FIELDS),),
 }
