@@ -18,7 +18,32 @@ def permissions_markdown() -> str:
     return "\n".join(lines)
 
 
+def endpoints_markdown() -> str:
+    """Every facade endpoint with its permission, accepted scopes and the example tier."""
+    from config.settings import Secret, TierConfig
+    from emulator.seed import DEMO_CLIENTS
+
+    from .demo import DEMO_TIERS
+    from .management.tiers import plan_tiers
+
+    tiers = [TierConfig(name, client, Secret("-"), frozenset(DEMO_CLIENTS[client][1]))
+             for name, client in DEMO_TIERS.items()]
+    lines = ["| Method | Path | Permission (+ by field) | Management scopes Auth0 accepts | "
+             "Tier (example) |", "|---|---|---|---|---|"]
+    for row in plan_tiers(tiers):
+        op = row.operation
+        extra = sorted({f"`{f}`→`{p}`" for f, p in op.field_permissions.items()
+                        if p != op.permission})
+        permission = f"`{op.permission}`" + (f" ({', '.join(extra)})" if extra else "")
+        path = op.gateway_path + (f" (body only {', '.join(sorted(row.fields))})"
+                                  if row.fields else "")
+        scopes = ", ".join(f"`{s}`" for s in sorted(row.accepted))
+        lines.append(f"| {op.method} | `{path}` | {permission} | {scopes} | {row.tier.name} |")
+    return "\n".join(lines)
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
+    "endpoints": endpoints_markdown,
     "settings": settings_markdown,
     "permissions": permissions_markdown,
 }

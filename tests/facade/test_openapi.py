@@ -1,0 +1,50 @@
+"""/openapi.json describes exactly the enabled operations; /docs works without a CDN."""
+
+from __future__ import annotations
+
+import requests
+from openapi_spec_validator import validate
+
+from app.catalog import CATALOG
+from tests.support.servers import LiveServer
+
+
+def test_openapi_lists_exactly_the_catalog_and_gateway_endpoints(gateway: LiveServer) -> None:
+    doc = requests.get(gateway.url + "/openapi.json", timeout=10).json()
+    validate(doc)
+    operations = {(method.upper(), path) for path, item in doc["paths"].items()
+                  for method in item if path.startswith("/api/v2")}
+    assert operations == {(op.method, op.gateway_path) for op in CATALOG}
+    assert "/gateway/me" in doc["paths"]
+    for op in CATALOG:
+        described = doc["paths"][op.gateway_path][op.method.lower()]
+        assert described["x-gateway-permission"] == op.permission
+        assert described["security"] == [{"bearerAuth": []}]
+        assert "403" in described["responses"] and "401" in described["responses"]
+
+
+def test_openapi_omits_what_the_gateway_refuses(gateway: LiveServer) -> None:
+    doc = requests.get(gateway.url + "/openapi.json", timeout=10).json()
+    patch = doc["paths"]["/api/v2/users/{id}"]["patch"]
+    body = patch["requestBody"]["content"]["application/json"]["schema"]
+    assert "password" not in body["properties"] and body["additionalProperties"] is False
+    params = {p["name"] for p in doc["paths"]["/api/v2/users"]["get"]["parameters"]}
+    assert "primary_order" not in params and "q" in params
+    assert all(p["in"] != "header" for p in patch["parameters"])
+
+
+def test_docs_page_is_served_from_this_origin(gateway: LiveServer) -> None:
+    page = requests.get(gateway.url + "/docs", timeout=10)
+    assert page.status_code == 200
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "http" not in page.text.replace(gateway.url, "")  # no CDN references
+    for asset in ("/docs/static/swagger-ui-bundle.js", "/docs/static/swagger-ui.css",
+                  "/docs/init.js"):
+        assert requests.get(gateway.url + asset, timeout=10).status_code == 200
+    assert requests.get(gateway.url + "/docs/static/index.html", timeout=10).status_code == 404
+
+
+def test_docs_can_be_switched_off(make_gateway) -> None:  # type: ignore[no-untyped-def]
+    server = make_gateway(DOCS_ENABLED="false")
+    assert requests.get(server.url + "/openapi.json", timeout=10).status_code == 404
+    assert requests.get(server.url + "/docs", timeout=10).status_code == 404
