@@ -103,6 +103,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "msg": redact(record.getMessage()),
+            "pid": record.process,  # which gunicorn worker
         }
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and value is not None:
