@@ -1,0 +1,79 @@
+"""The authenticated caller, built from verified claims and the policy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.catalog import PERMISSIONS
+from config.settings import Settings
+
+from .policy import Policy
+
+# Auth0 client-credentials tokens have sub = "{client_id}@clients"; `gty` is not
+# reliable for spotting them (AUTH0_FACTS.md).
+MACHINE_SUBJECT_SUFFIX = "@clients"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    client_id: str | None
+    org_id: str | None
+    department: str | None
+    roles: tuple[str, ...]
+    permissions: frozenset[str]
+    is_machine: bool
+    expires_at: int  # `exp`, seconds since the epoch
+
+    def has(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """A claim that should be a list of strings; a lone string counts as one item.
+
+    Anything else (numbers, objects) is ignored rather than trusted.
+    """
+    if isinstance(value, str):
+        return (value,) if value else ()
+    if isinstance(value, list):
+        return tuple(dict.fromkeys(v for v in value if isinstance(v, str) and v))
+    return ()
+
+
+def is_machine_subject(subject: str) -> bool:
+    return subject.endswith(MACHINE_SUBJECT_SUFFIX)
+
+
+def principal_from_claims(claims: Mapping[str, Any], settings: Settings,
+                          policy: Policy) -> Principal:
+    """Effective permissions = `permissions` ∪ roles via the policy (∪ `scope` if trusted).
+
+    Only names the gateway knows count: anything else a token carries (other APIs'
+    permissions, OIDC scopes) is ignored.
+    """
+    roles = _strings(claims.get(settings.roles_claim))
+    granted = set(_strings(claims.get("permissions")))
+    granted |= policy.permissions_for(roles)
+    if settings.trust_scope_claim:
+        # Only safe with RBAC on: without it Auth0 grants any scope a client requests.
+        scope = claims.get("scope")
+        if isinstance(scope, str):
+            granted |= set(scope.split())
+    subject = str(claims["sub"])
+    return Principal(
+        subject=subject,
+        client_id=_string(claims.get("azp")) or _string(claims.get("client_id")),
+        org_id=_string(claims.get("org_id")),
+        department=_string(claims.get(settings.department_claim)),
+        roles=roles,
+        permissions=frozenset(p for p in granted if p in PERMISSIONS),
+        is_machine=is_machine_subject(subject),
+        expires_at=int(claims["exp"]),
+    )
