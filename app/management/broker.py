@@ -141,7 +141,7 @@ class TokenBroker:
 
     def __init__(self, settings: Settings, redis_client: redis.Redis,
                  session: requests.Session | None = None) -> None:
-        self._settings = settings
+        self.settings = settings
         self._redis = redis_client
         self.session = session or pooled_session(settings)
         self._minter = Minter(settings, self.session)
@@ -196,7 +196,7 @@ class TokenBroker:
         """Where each configured tier's token is cached, and for how long."""
         now = time.time()
         result = []
-        for tier in self._settings.tiers:
+        for tier in self.settings.tiers:
             slot = self._slot(tier)
             where: Where = "none"
             with self._l1_lock:
@@ -225,7 +225,7 @@ class TokenBroker:
         with self._l1_lock:
             dropped = len(self._l1)
             self._l1.clear()
-        pattern = _glob_escape(key(self._settings, CACHE_NAMESPACE, "")) + "*"
+        pattern = _glob_escape(key(self.settings, CACHE_NAMESPACE, "")) + "*"
         keys = set(self._redis.scan_iter(match=pattern, count=500))  # SCAN may repeat keys
         if keys:
             dropped += int(self._redis.delete(*keys))
@@ -270,7 +270,7 @@ class TokenBroker:
             entry = self._mint(slot)
         if entry is None:
             log.warning("waited %.1fs for another process to mint tier %s; minting here",
-                        self._settings.token_mint_wait_seconds, slot.tier.name,
+                        self.settings.token_mint_wait_seconds, slot.tier.name,
                         extra={"tier": slot.tier.name})
             entry = self._mint(slot)
             self._l2_put(slot, entry)
@@ -283,7 +283,7 @@ class TokenBroker:
 
         None when the wait ran out. Raises redis.RedisError only before minting.
         """
-        settings = self._settings
+        settings = self.settings
         deadline = time.monotonic() + settings.token_mint_wait_seconds
         pause = POLL_FIRST_SECONDS
         while True:
@@ -311,7 +311,7 @@ class TokenBroker:
     def _mint(self, slot: _Slot) -> CachedToken:
         minted: MintedToken = self._minter.mint(slot.tier)
         return CachedToken(minted.access_token, minted.exp,
-                           renew_at(self._settings, minted.exp, minted.lifetime),
+                           renew_at(self.settings, minted.exp, minted.lifetime),
                            tuple(sorted(minted.granted)))
 
     def _release(self, slot: _Slot, lock: Any) -> None:
@@ -379,9 +379,9 @@ class TokenBroker:
     def _slot(self, tier: TierConfig) -> _Slot:
         slot = self._slots.get(tier)
         if slot is None:
-            digest = cache_digest(self._settings, tier)
-            slot = _Slot(tier, digest, key(self._settings, CACHE_NAMESPACE, digest),
-                         key(self._settings, LOCK_NAMESPACE, digest),
+            digest = cache_digest(self.settings, tier)
+            slot = _Slot(tier, digest, key(self.settings, CACHE_NAMESPACE, digest),
+                         key(self.settings, LOCK_NAMESPACE, digest),
                          TOKEN_CACHE.labels(tier.name, "l1", "hit"),
                          TOKEN_CACHE.labels(tier.name, "l1", "miss"))
             with self._slots_lock:
