@@ -12,7 +12,7 @@ import requests
 from emulator.server import EmulatorServer
 from emulator.tenant import Tenant
 from tests.emulator.conftest import Api
-from tests.emulator.samples import SAMPLES, sample
+from tests.emulator.samples import SAMPLES, sample, spec_template
 
 OPERATIONS = sorted(SAMPLES)
 INVALID = {"statusCode": 401, "error": "Unauthorized", "message": "Invalid token"}
@@ -109,8 +109,7 @@ def test_insufficient_scope_lists_the_spec_scopes(
     api_as: Callable[[str | None], Api], spec_dict: dict[str, Any], op_id: str,
 ) -> None:
     method, path, kwargs = sample(op_id, emu.tenant)
-    template = SAMPLES[op_id][1].replace("{alice}", "{id}").replace("{bob}", "{id}").replace(
-        "{dave}", "{id}")
+    template = spec_template(op_id)
     expected = spec_scopes(spec_dict, method, template)
     response = api_as(scoped_token(["read:clients"]))(method, path, **kwargs)
     assert response.status_code == 403
@@ -136,9 +135,7 @@ def test_each_accepted_scope_is_enough(
     fresh_emu = scratch_emu
     t = fresh_emu.tenant
     method, path, kwargs = sample(op_id, t)
-    template = SAMPLES[op_id][1]
-    for alias in ("alice", "bob", "dave"):
-        template = template.replace("{" + alias + "}", "{id}")
+    template = spec_template(op_id)
     for scope in spec_scopes(spec_dict, method, template):
         if "current_user" in scope:
             continue  # only for the token's own user; see the test below
