@@ -32,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 import redis
 from flask import Flask, current_app
 from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import RedisClusterException
 from redis.sentinel import Sentinel
 
 from config.settings import Settings
@@ -129,13 +130,19 @@ class _LazyCluster:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    self._client = RedisCluster(
-                        startup_nodes=[ClusterNode(h, p)  # type: ignore[no-untyped-call]
-                                       for h, p in self._target.hosts],
-                        username=self._target.username,
-                        password=self._target.password,
-                        **CONNECTION_OPTIONS,
-                    )
+                    try:
+                        self._client = RedisCluster(
+                            startup_nodes=[ClusterNode(h, p)  # type: ignore[no-untyped-call]
+                                           for h, p in self._target.hosts],
+                            username=self._target.username,
+                            password=self._target.password,
+                            **CONNECTION_OPTIONS,
+                        )
+                    except RedisClusterException as exc:
+                        # Not a RedisError subclass: callers that degrade on
+                        # RedisError would otherwise turn an outage into 500s.
+                        raise redis.ConnectionError(
+                            "Redis Cluster is not reachable") from exc
         return self._client
 
     def __getattr__(self, name: str) -> Any:
