@@ -1,0 +1,77 @@
+"""`admin-gateway demo` starts everything and its printed curl lines work as printed."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from app.demo import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def demo() -> Iterator[str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if line.startswith("More tokens:"):
+            break
+    try:
+        yield "".join(lines)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _curl(line: str, env: dict[str, str]) -> requests.Response:
+    """Run one printed `curl -s ...` line with requests, expanding $READER/$EDITOR."""
+    words = shlex.split(re.sub(r"\$(\w+)", lambda m: env[m.group(1)], line))
+    assert words[:2] == ["curl", "-s"]
+    method, headers, data, url = "GET", {}, None, ""
+    i = 2
+    while i < len(words):
+        if words[i] == "-X":
+            method, i = words[i + 1], i + 2
+        elif words[i] == "-H":
+            name, _, value = words[i + 1].partition(": ")
+            headers[name], i = value, i + 2
+        elif words[i] == "-d":
+            data, i = words[i + 1], i + 2
+        else:
+            url, i = words[i], i + 1
+    return requests.request(method, url, headers=headers, data=data, timeout=30)
+
+
+def test_demo_prints_working_curl_commands(demo: str) -> None:
+    assert "admin-gateway demo is running" in demo, demo
+    env = dict(re.findall(r"export (\w+)='([^']+)'", demo))
+    assert set(env) == {"READER", "EDITOR"}
+    curls = [line.strip() for line in demo.splitlines() if line.strip().startswith("curl ")]
+    assert len(curls) == 6
+    statuses = [_curl(line, env).status_code for line in curls]
+    # me, search, get, forbidden write (role A); rename, block (role B)
+    assert statuses == [200, 200, 200, 403, 200, 200], statuses
