@@ -45,6 +45,8 @@ def pooled_session(settings: Settings) -> requests.Session:
                           max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
+    # No proxy settings or .netrc credentials picked up from the host's environment.
+    session.trust_env = False
     return session
 
 
