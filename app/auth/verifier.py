@@ -32,11 +32,10 @@ from typing import Any
 from joserfc import jws
 from joserfc.errors import (
     ClaimError,
-    DecodeError,
-    ExceededSizeError,
     ExpiredTokenError,
     InvalidClaimError,
     JoseError,
+    MissingAlgorithmError,
     MissingClaimError,
     UnsupportedHeaderError,
 )
@@ -93,8 +92,14 @@ class TokenVerifier:
             raise TokenRejected("too_large", "The token is too large")
         try:
             compact = jws.extract_compact(token.encode("ascii"), registry=self._registry)
-        except (DecodeError, ExceededSizeError, ValueError, UnicodeError):
+        except MissingAlgorithmError:
+            raise TokenRejected("algorithm", "The token algorithm is not accepted") from None
+        except (JoseError, ValueError, UnicodeError):
             raise TokenRejected("malformed", "The token is not a well-formed JWS") from None
+        # joserfc only checks that "alg" is *in* the decoded header: a JSON string or
+        # array containing "alg" gets through, and must not reach code expecting a dict.
+        if not isinstance(compact.protected, dict):
+            raise TokenRejected("malformed", "The token header is not a JSON object")
         header = compact.headers()
         alg = self._check_header(header)
         found = self._jwks.key(header["kid"])

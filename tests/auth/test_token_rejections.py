@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import claims_for, me, rejections, with_header
+from .conftest import b64url, claims_for, me, rejections, with_header
 
 NOW = int(time.time())
 Case = Callable[[Any], str]  # tenant -> the whole Authorization header value
@@ -42,6 +42,11 @@ def _tampered(t: Any) -> str:
     other = t.sign(claims_for(t, permissions=["users:delete"]), key="foreign")
     header, _, signature = good.split(".")
     return ".".join([header, other.split(".")[1], signature])
+
+
+def _raw_header(t: Any, header_json: bytes) -> str:
+    _, payload, signature = t.issue_user_token("alice").split(".")
+    return ".".join([b64url(header_json), payload, signature])
 
 
 def _machine(t: Any) -> str:
@@ -91,6 +96,10 @@ CASES: list[tuple[str, Case, str]] = [
     ("garbage-base64", bearer(lambda t: "Zm9v.YmFy.YmF6"), "malformed"),
     ("bad-base64-chars", bearer(lambda t: "%%%.***.$$$"), "malformed"),
     ("two-dots-only", bearer(lambda t: ".."), "malformed"),
+    ("header-without-alg", bearer(lambda t: with_header(t.issue_user_token("alice"), typ="JWT",
+                                                        kid=t.keys.current_kid)), "algorithm"),
+    ("header-a-json-string", bearer(lambda t: _raw_header(t, b'"alg"')), "malformed"),
+    ("header-a-json-array", bearer(lambda t: _raw_header(t, b'["alg", "RS256"]')), "malformed"),
     ("two-segments", bearer(lambda t: ".".join(t.sign(claims_for(t)).split(".")[:2])),
      "malformed"),
     ("payload-not-an-object", bearer(lambda t: t.sign([1, 2, 3])), "malformed"),
