@@ -10,7 +10,8 @@ So:
 - an unknown `kid` triggers a refetch at most once per `cooldown` per process,
   whatever `kid`s arrive (a failed fetch of any kind also waits `cooldown`);
 - one lock makes concurrent threads share a single fetch: those that waited
-  see that a fetch happened while they waited and do not fetch again;
+  see that a fetch happened while they waited and do not fetch again; a
+  routine TTL refresh never makes other requests wait (they use the keys held);
 - a failed or unusable fetch keeps the keys already held.
 """
 
@@ -74,28 +75,38 @@ class JwksCache:
         return (entry.key, entry.alg) if entry else None
 
     def _fetch(self, attempts_seen: int, *, unknown_kid: bool) -> None:
-        with self._lock:
-            if self._attempts != attempts_seen:
-                # A fetch happened since this lookup began (another thread's, while this
-                # one waited for the lock, or this lookup's own TTL refresh): use its result.
-                return
-            now = self._clock()
-            if unknown_kid and now < self._refetch_after:
-                return
-            if not unknown_kid and now < self._expires_at:
-                return
-            self._attempts += 1
-            if unknown_kid:
-                self._refetch_after = now + self._cooldown
-            keys = self._download()
-            if keys is None:
-                # Keep what we have; try again no sooner than the cool-down.
-                self._expires_at = now + self._cooldown
-                self._refetch_after = now + self._cooldown
-                return
-            self._keys = keys
-            self._expires_at = now + self._ttl
-            self._ever_fetched = True
+        # A routine TTL refresh while keys are held never makes a request wait: if another
+        # thread is already fetching, carry on with the current keys. An unknown kid (or no
+        # keys at all) waits for that fetch, bounded by the session timeouts.
+        if not self._lock.acquire(blocking=unknown_kid or not self._keys):
+            return
+        try:
+            self._fetch_locked(attempts_seen, unknown_kid=unknown_kid)
+        finally:
+            self._lock.release()
+
+    def _fetch_locked(self, attempts_seen: int, *, unknown_kid: bool) -> None:
+        if self._attempts != attempts_seen:
+            # A fetch happened since this lookup began (another thread's, while this
+            # one waited for the lock, or this lookup's own TTL refresh): use its result.
+            return
+        now = self._clock()
+        if unknown_kid and now < self._refetch_after:
+            return
+        if not unknown_kid and now < self._expires_at:
+            return
+        self._attempts += 1
+        if unknown_kid:
+            self._refetch_after = now + self._cooldown
+        keys = self._download()
+        if keys is None:
+            # Keep what we have; try again no sooner than the cool-down.
+            self._expires_at = now + self._cooldown
+            self._refetch_after = now + self._cooldown
+            return
+        self._keys = keys
+        self._expires_at = now + self._ttl
+        self._ever_fetched = True
 
     def _download(self) -> dict[str, _Entry] | None:
         try:

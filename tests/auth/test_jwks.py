@@ -9,6 +9,8 @@ hand-advanced clock, so TTLs and cool-downs need no sleeping.
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -125,6 +127,22 @@ def test_concurrent_first_use_shares_one_fetch(make_settings: Any,
     with ThreadPoolExecutor(max_workers=16) as pool:
         subjects = {claims["sub"] for claims in pool.map(verifier.verify, tokens)}
     assert subjects == {tenant.user_id("alice")}
+    assert tenant.jwks_fetches == 1
+
+
+def test_ttl_refresh_does_not_hold_up_other_requests(in_process: Any) -> None:
+    tenant = in_process.tenant
+    tenant.faults.latency(1.0, path_prefix=JWKS_PATH)
+    in_process.clock.now += in_process.ttl
+    refresher = threading.Thread(
+        target=in_process.verify, args=(tenant.issue_user_token("alice"),))
+    refresher.start()
+    lock = in_process.verifier._jwks._lock
+    while not lock.locked():  # the refresh is in flight
+        time.sleep(0.005)
+    in_process.verify(tenant.issue_user_token("bob"))  # served by the keys already held
+    assert refresher.is_alive() and tenant.jwks_fetches == 0
+    refresher.join()
     assert tenant.jwks_fetches == 1
 
 
