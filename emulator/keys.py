@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import RSAKey
 
 
 def _b64url(data: bytes) -> str:
@@ -77,35 +77,48 @@ def _self_signed_cert(key: rsa.RSAPrivateKey, common_name: str) -> x509.Certific
 
 
 class KeyRing:
-    """Published keys, the one that currently signs, and an optional next key."""
+    """Published keys, the one that currently signs, and an optional next key.
+
+    The first key is generated on first use: RSA key generation is the slowest
+    part of a new tenant, and many tenants (data-only tests) never sign.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        first = SigningKey.generate()
-        self._published: dict[str, SigningKey] = {first.kid: first}
-        self._current = first
+        self._published: dict[str, SigningKey] = {}
+        self._current: SigningKey | None = None
         self._next: SigningKey | None = None
         # Revoked keys stay known so tests can still sign with them (and expect rejection).
         self._retired: dict[str, SigningKey] = {}
         self._foreign: SigningKey | None = None
 
+    def _started(self) -> SigningKey:
+        with self._lock:
+            if self._current is None:
+                self._current = SigningKey.generate()
+                self._published[self._current.kid] = self._current
+            return self._current
+
     @property
     def foreign(self) -> SigningKey:
         """A key that is never published: tokens it signs must be rejected."""
         with self._lock:
-            # Generated lazily: RSA key generation is the slowest part of a new tenant.
             if self._foreign is None:
                 self._foreign = SigningKey.generate(common_name="foreign.invalid")
             return self._foreign
 
     @property
     def current(self) -> SigningKey:
-        with self._lock:
-            return self._current
+        return self._started()
 
     @property
     def current_kid(self) -> str:
         return self.current.kid
+
+    @property
+    def next(self) -> SigningKey | None:
+        with self._lock:
+            return self._next
 
     @property
     def next_kid(self) -> str | None:
@@ -115,26 +128,25 @@ class KeyRing:
     @property
     def published_kids(self) -> list[str]:
         with self._lock:
+            self._started()
             return list(self._published)
 
     def get(self, kid: str) -> SigningKey | None:
         """A published key by kid (None when unknown or revoked)."""
         with self._lock:
+            self._started()
             return self._published.get(kid)
 
     def any_key(self, kid: str) -> SigningKey | None:
         """A published or revoked key by kid, for signing negative-test tokens."""
         with self._lock:
+            self._started()
             return self._published.get(kid) or self._retired.get(kid)
-
-    @property
-    def next(self) -> SigningKey | None:
-        with self._lock:
-            return self._next
 
     def publish_next(self) -> str:
         """Publish a new key in the JWKS without signing with it yet."""
         with self._lock:
+            self._started()
             if self._next is None:
                 self._next = SigningKey.generate()
                 self._published[self._next.kid] = self._next
@@ -143,8 +155,7 @@ class KeyRing:
     def promote_next(self) -> str:
         """Sign with the next key from now on; the old key stays published."""
         with self._lock:
-            if self._next is None:
-                self.publish_next()
+            self.publish_next()
             assert self._next is not None
             self._current, self._next = self._next, None
             return self._current.kid
@@ -156,7 +167,7 @@ class KeyRing:
         revoke the previous key.
         """
         with self._lock:
-            if kid == self._current.kid:
+            if kid == self._started().kid:
                 raise ValueError("cannot revoke the key that currently signs")
             if kid not in self._published:
                 raise KeyError(kid)
@@ -166,9 +177,5 @@ class KeyRing:
 
     def jwks(self) -> dict[str, Any]:
         with self._lock:
+            self._started()
             return {"keys": [dict(k.public_jwk) for k in self._published.values()]}
-
-    def key_set(self) -> KeySet:
-        """The published keys as a joserfc KeySet, for verifying our own tokens."""
-        with self._lock:
-            return KeySet([RSAKey.import_key(k.public_jwk) for k in self._published.values()])

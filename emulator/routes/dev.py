@@ -32,8 +32,8 @@ def user_token() -> ResponseReturnValue:
     user = body.get("user")
     if not isinstance(user, str):
         return _bad("body must be JSON with a 'user' (alias or user_id)")
-    expires_in = int(body.get("expires_in", 3600))
     try:
+        expires_in = int(body.get("expires_in", 3600))
         token = tenant().issue_user_token(
             user,
             profile=str(body.get("profile", "auth0")),

@@ -52,7 +52,10 @@ def _params() -> dict[str, Any]:
     """Form (the OAuth standard) or JSON (Auth0 accepts both)."""
     if request.is_json:
         body = request.get_json(silent=True)
-        return body if isinstance(body, dict) else {}
+        if not isinstance(body, dict):
+            return {}
+        # Non-string JSON values are treated as absent, never as a crash.
+        return {k: v for k, v in body.items() if isinstance(v, str)}
     return request.form.to_dict()
 
 

@@ -11,30 +11,36 @@ import pytest
 import requests
 
 from emulator.server import EmulatorServer
-from emulator.tenant import Tenant
+from emulator.tenant import Tenant, TenantSnapshot
 
 SPEC_PATH = Path(__file__).resolve().parents[3] / "shared/auth0/management-api-oas.json"
 
 
 @pytest.fixture(scope="session")
-def shared_emulator() -> Iterator[EmulatorServer]:
-    """One demo tenant for tests that do not depend on pristine data."""
+def shared_emulator() -> Iterator[tuple[EmulatorServer, TenantSnapshot]]:
+    """One demo tenant for the session, and its pristine data."""
     with EmulatorServer(Tenant.demo()) as server:
-        yield server
+        yield server, server.tenant.snapshot()
 
 
 @pytest.fixture
-def emu(shared_emulator: EmulatorServer) -> Iterator[EmulatorServer]:
-    """The shared server, with faults disarmed and counters zeroed around each test."""
-    shared_emulator.tenant.faults.clear()
-    shared_emulator.tenant.reset_counters()
-    yield shared_emulator
-    shared_emulator.tenant.faults.clear()
+def emu(shared_emulator: tuple[EmulatorServer, TenantSnapshot]) -> Iterator[EmulatorServer]:
+    """The shared server: tests may change its data, which is restored afterwards.
+
+    Faults are disarmed and counters zeroed before each test. Keys are shared:
+    tests that rotate keys use ``fresh_emu``.
+    """
+    server, pristine = shared_emulator
+    server.tenant.faults.clear()
+    server.tenant.reset_counters()
+    yield server
+    server.tenant.faults.clear()
+    server.tenant.restore(pristine)
 
 
 @pytest.fixture
 def fresh_emu() -> Iterator[EmulatorServer]:
-    """A server of its own, for tests that rotate keys or change seeded data."""
+    """A server of its own (own keys), for tests that rotate keys."""
     with EmulatorServer(Tenant.demo()) as server:
         yield server
 

@@ -22,7 +22,8 @@ def test_starts_fast_and_stops_cleanly() -> None:
     tenant = Tenant.demo()
     started = time.monotonic()
     server = EmulatorServer(tenant).start()
-    assert time.monotonic() - started < 0.5
+    # Typically a few milliseconds; the margin is for loaded CI machines.
+    assert time.monotonic() - started < 1.0
     try:
         assert server.url == f"http://127.0.0.1:{server.port}"
         assert server.domain == f"127.0.0.1:{server.port}"

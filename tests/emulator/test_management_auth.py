@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -120,20 +120,12 @@ def test_insufficient_scope_lists_the_spec_scopes(
     }
 
 
-@pytest.fixture(scope="module")
-def scratch_emu() -> Iterator[EmulatorServer]:
-    """A tenant these tests may change at will (their requests create and delete users)."""
-    with EmulatorServer(Tenant.demo()) as server:
-        yield server
-
-
 @pytest.mark.parametrize("op_id", OPERATIONS)
 def test_each_accepted_scope_is_enough(
-    scratch_emu: EmulatorServer, spec_dict: dict[str, Any], op_id: str
+    emu: EmulatorServer, spec_dict: dict[str, Any], op_id: str
 ) -> None:
-    # Only authorization is under test: a 404/409 from an earlier deletion is fine.
-    fresh_emu = scratch_emu
-    t = fresh_emu.tenant
+    # Only authorization is under test: a 404/409 after an earlier scope's deletion is fine.
+    t = emu.tenant
     method, path, kwargs = sample(op_id, t)
     template = spec_template(op_id)
     for scope in spec_scopes(spec_dict, method, template):
@@ -141,7 +133,7 @@ def test_each_accepted_scope_is_enough(
             continue  # only for the token's own user; see the test below
         client = t.add_client("only-" + scope.replace(":", "-"), [scope])
         token, _ = t.mint_management_token(client)
-        response = Api(fresh_emu, token)(method, path, **kwargs)
+        response = Api(emu, token)(method, path, **kwargs)
         assert response.status_code not in (401, 403), (scope, response.text)
 
 
@@ -189,3 +181,17 @@ def test_dev_revoke_endpoint(emu: EmulatorServer, token_for: Callable[[str], str
                          json={"client_id": "gateway-read"}, timeout=5).json()
     assert body["revoked"] >= 1
     assert Api(emu, token)("GET", "/roles").status_code == 401
+
+
+@pytest.mark.parametrize("headers,accepted", [
+    ({"kid": None}, False),
+    ({"crit": ["x"]}, False),
+    ({"kid": "../../etc/passwd"}, False),
+    ({"jku": "https://evil.example/jwks.json"}, True),  # ignored, as it must be
+    ({"typ": "at+jwt"}, True),
+], ids=["no-kid", "crit", "kid-traversal", "jku-ignored", "typ-ignored"])
+def test_header_tricks(emu: EmulatorServer, api_as: Callable[[str | None], Api],
+                       headers: dict[str, Any], accepted: bool) -> None:
+    token = emu.tenant.sign(_claims(emu.tenant), headers)
+    response = api_as(token)("GET", "/roles")
+    assert response.status_code == (200 if accepted else 401)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,28 +23,15 @@ NOT_FOUND = {"statusCode": 404, "error": "Not Found", "message": "The user does 
 MISSING_ID = "auth0%7Cdoesnotexist000000000000"
 
 
-@pytest.fixture(scope="module")
-def scratch() -> Iterator[EmulatorServer]:
-    with EmulatorServer(Tenant.demo()) as server:
-        yield server
-
-
-@pytest.fixture
-def scratch_api(scratch: EmulatorServer) -> Api:
-    t = scratch.tenant
-    token, _ = t.mint_management_token(t.clients["gateway-all"])
-    return Api(scratch, token)
-
-
 def _role(t: Tenant, name: str) -> str:
     return next(r.id for r in t.roles.values() if r.name == name)
 
 
 @pytest.mark.parametrize("op_id", sorted(SAMPLES))
-def test_happy_path_conforms_to_spec(scratch: EmulatorServer, scratch_api: Api,
-                                     conforms: Conforms, op_id: str) -> None:
-    method, path, kwargs = sample(op_id, scratch.tenant)
-    response = scratch_api(method, path, **kwargs)
+def test_happy_path_conforms_to_spec(emu: EmulatorServer, api: Api, conforms: Conforms,
+                                     op_id: str) -> None:
+    method, path, kwargs = sample(op_id, emu.tenant)
+    response = api(method, path, **kwargs)
     expected = 201 if op_id in CREATED else EXPECTED_STATUS.get(method, 204)
     assert response.status_code == expected, response.text
     conforms(response)
@@ -207,9 +194,9 @@ def test_users_by_email_requires_email(api: Api) -> None:
 # -- PATCH /users/{id} -----------------------------------------------------------------
 
 
-def test_patch_merges_metadata_first_level(fresh_emu: EmulatorServer, conforms: Conforms) -> None:
-    t = fresh_emu.tenant
-    api = Api(fresh_emu, t.mint_management_token(t.clients["gateway-all"])[0])
+def test_patch_merges_metadata_first_level(emu: EmulatorServer, api: Api,
+                                           conforms: Conforms) -> None:
+    t = emu.tenant
     uid = t.user_id("dave")
     t.users[uid]["user_metadata"] = {"a": 1, "b": {"x": 1, "y": 2}, "c": 3}
     response = api("PATCH", "/users/" + uid,
@@ -224,9 +211,8 @@ def test_patch_merges_metadata_first_level(fresh_emu: EmulatorServer, conforms: 
     assert t.users[uid]["app_metadata"]["department"] == "hr"
 
 
-def test_blocked_does_not_touch_brute_force_blocks(fresh_emu: EmulatorServer) -> None:
-    t = fresh_emu.tenant
-    api = Api(fresh_emu, t.mint_management_token(t.clients["gateway-all"])[0])
+def test_blocked_does_not_touch_brute_force_blocks(emu: EmulatorServer, api: Api) -> None:
+    t = emu.tenant
     uid = next(iter(t.user_blocks))
     assert api("PATCH", "/users/" + uid, json={"blocked": True}).json()["blocked"] is True
     assert api("PATCH", "/users/" + uid, json={"blocked": False}).json()["blocked"] is False
@@ -235,9 +221,8 @@ def test_blocked_does_not_touch_brute_force_blocks(fresh_emu: EmulatorServer) ->
     assert api("GET", "/user-blocks/" + uid).json() == {"blocked_for": []}
 
 
-def test_patch_email_resets_verification(fresh_emu: EmulatorServer) -> None:
-    t = fresh_emu.tenant
-    api = Api(fresh_emu, t.mint_management_token(t.clients["gateway-all"])[0])
+def test_patch_email_resets_verification(emu: EmulatorServer, api: Api) -> None:
+    t = emu.tenant
     uid = t.user_id("dave")
     body = api("PATCH", "/users/" + uid, json={"email": "Dave.New@Example.com"}).json()
     assert body["email"] == "dave.new@example.com"
@@ -300,9 +285,7 @@ def test_metadata_scope_may_only_touch_metadata(
 # -- POST /users -------------------------------------------------------------------------
 
 
-def test_create_user_and_conflict(fresh_emu: EmulatorServer, conforms: Conforms) -> None:
-    t = fresh_emu.tenant
-    api = Api(fresh_emu, t.mint_management_token(t.clients["gateway-all"])[0])
+def test_create_user_and_conflict(api: Api, conforms: Conforms) -> None:
     body = {"connection": "Username-Password-Authentication", "email": "New.Person@Example.com",
             "password": "a long passphrase", "app_metadata": {"department": "hr"},
             "given_name": "New"}
@@ -344,9 +327,8 @@ def test_create_user_validation(api: Api, conforms: Conforms, body: dict[str, An
     assert response.json()["errorCode"] == "invalid_body"
 
 
-def test_delete_user(fresh_emu: EmulatorServer) -> None:
-    t = fresh_emu.tenant
-    api = Api(fresh_emu, t.mint_management_token(t.clients["gateway-all"])[0])
+def test_delete_user(emu: EmulatorServer, api: Api) -> None:
+    t = emu.tenant
     uid = t.user_id("alice")
     assert api("DELETE", "/users/" + uid).status_code == 204
     assert api("GET", "/users/" + uid).status_code == 404
@@ -356,9 +338,8 @@ def test_delete_user(fresh_emu: EmulatorServer) -> None:
 # -- roles and permissions ----------------------------------------------------------------
 
 
-def test_assign_and_remove_roles(fresh_emu: EmulatorServer, conforms: Conforms) -> None:
-    t = fresh_emu.tenant
-    api = Api(fresh_emu, t.mint_management_token(t.clients["gateway-all"])[0])
+def test_assign_and_remove_roles(emu: EmulatorServer, api: Api, conforms: Conforms) -> None:
+    t = emu.tenant
     uid = t.user_id("dave")
     reader, editor = _role(t, "Support Reader"), _role(t, "Support Editor")
     assert api("GET", "/users/" + uid + "/roles").json() == []
@@ -462,9 +443,8 @@ def test_verification_email_job(emu: EmulatorServer, api: Api) -> None:
     assert body["id"].startswith("job_")
 
 
-def test_delete_authenticators_clears_mfa(fresh_emu: EmulatorServer) -> None:
-    t = fresh_emu.tenant
-    api = Api(fresh_emu, t.mint_management_token(t.clients["gateway-all"])[0])
+def test_delete_authenticators_clears_mfa(emu: EmulatorServer, api: Api) -> None:
+    t = emu.tenant
     uid = next(u for u, doc in t.users.items() if doc.get("multifactor"))
     assert api("DELETE", f"/users/{uid}/authenticators").status_code == 204
     assert "multifactor" not in api("GET", "/users/" + uid).json()

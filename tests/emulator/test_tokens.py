@@ -233,8 +233,24 @@ def test_sign_with_next_key_requires_a_next_key(fresh_emu: EmulatorServer) -> No
 
 
 def test_demo_tenant_is_deterministic() -> None:
+    # No key is generated here: the key ring starts on first use.
     a, b = Tenant.demo(seed=7), Tenant.demo(seed=7)
     assert list(a.users) == list(b.users)
     assert [r.id for r in a.roles.values()] == [r.id for r in b.roles.values()]
     assert a.clients["gateway-read"].client_secret != b.clients["gateway-read"].client_secret
     assert list(Tenant.demo(seed=8).users) != list(a.users)
+
+
+def test_snapshot_restore(emu: EmulatorServer) -> None:
+    t = emu.tenant
+    snap = t.snapshot()
+    alice = t.user_id("alice")
+    t.users[alice]["app_metadata"]["department"] = "hr"
+    del t.users[t.user_id("bob")]
+    t.add_client("temp", ["read:users"])
+    t.restore(snap)
+    assert t.users[alice]["app_metadata"]["department"] == "support"
+    assert t.user_id("bob") in t.users
+    assert "temp" not in t.clients
+    t.users[alice]["name"] = "changed"
+    assert snap.data["users"][alice]["name"] == "Alice Anders"  # the snapshot is independent
