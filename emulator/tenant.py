@@ -7,7 +7,7 @@ read or change users, roles, blocks and logs.
 
 from __future__ import annotations
 
-import copy
+import pickle
 import secrets
 import threading
 from collections import Counter
@@ -32,7 +32,12 @@ _DATA_ATTRIBUTES = (
 
 @dataclass(frozen=True)
 class TenantSnapshot:
-    data: dict[str, Any]
+    pickled: bytes
+
+    def data(self) -> dict[str, Any]:
+        """A fresh copy of the saved attributes."""
+        loaded: dict[str, Any] = pickle.loads(self.pickled)  # noqa: S301 - our own bytes
+        return loaded
 
 
 class Tenant:
@@ -78,15 +83,16 @@ class Tenant:
     # -- snapshots ------------------------------------------------------------------
 
     def snapshot(self) -> TenantSnapshot:
-        """A deep copy of the tenant's data (not keys, faults or counters)."""
+        """A copy of the tenant's data (not keys, faults or counters)."""
         with self.lock:
-            return TenantSnapshot(copy.deepcopy({name: getattr(self, name)
-                                                 for name in _DATA_ATTRIBUTES}))
+            # pickle rather than deepcopy: several times faster, and only our own data.
+            return TenantSnapshot(pickle.dumps({name: getattr(self, name)
+                                                for name in _DATA_ATTRIBUTES}))
 
     def restore(self, snapshot: TenantSnapshot) -> None:
         """Put the data back as it was at ``snapshot()``; cheaper than a new tenant."""
         with self.lock:
-            for name, value in copy.deepcopy(snapshot.data).items():
+            for name, value in snapshot.data().items():
                 setattr(self, name, value)
 
     # -- identifiers derived from where the server listens ---------------------

@@ -142,7 +142,7 @@ def test_counts_tokens_per_client(emu: EmulatorServer) -> None:
 
 
 def test_rate_limit_on_token_endpoint(emu: EmulatorServer) -> None:
-    emu.tenant.faults.token_rate_limit(0.5, 2)
+    emu.tenant.faults.token_rate_limit(0.01, 2)
     first, second, third = (token_request(emu) for _ in range(3))
     assert (first.status_code, second.status_code, third.status_code) == (200, 200, 429)
     assert third.json() == {"error": "too_many_requests",
@@ -152,7 +152,7 @@ def test_rate_limit_on_token_endpoint(emu: EmulatorServer) -> None:
     assert int(third.headers["x-ratelimit-reset"]) >= int(time.time())
     assert "Retry-After" not in third.headers
     emu.tenant.faults.send_retry_after(True)
-    assert 1 <= int(token_request(emu).headers["Retry-After"]) <= 2
+    assert 90 <= int(token_request(emu).headers["Retry-After"]) <= 100
     assert emu.tenant.tokens_issued["gateway-read"] == 2
 
 

@@ -253,4 +253,4 @@ def test_snapshot_restore(emu: EmulatorServer) -> None:
     assert t.user_id("bob") in t.users
     assert "temp" not in t.clients
     t.users[alice]["name"] = "changed"
-    assert snap.data["users"][alice]["name"] == "Alice Anders"  # the snapshot is independent
+    assert snap.data()["users"][alice]["name"] == "Alice Anders"  # the snapshot is independent
