@@ -1,31 +1,42 @@
 """Cold-cache token stampede: how many Management tokens does a fleet mint?
 
-Starts the Auth0 tenant emulator (in this process, over loopback HTTP) and a
-Redis (REDIS_URL, else a private redis-server), then, per round and per mode,
-spawns N gateway-like processes that each fire T threads at once at an empty
-cache, spread over the three demo tiers (read, write, admin). The emulator
-counts the tokens it issued per tier.
+Starts the Auth0 tenant emulator (served from this process over loopback HTTP)
+and a Redis (REDIS_URL, else a private redis-server). The emulator counts the
+tokens it issues per tier. Two parts, each a few rounds on a cold cache:
 
-Modes:
-  broker  the real TokenBroker: L1 + L2 (Redis) + fleet-wide single flight
-  naive   a per-process cache (dict + lock per tier, the Delegated Administration
-          Extension's approach): each process mints its own
+1. processes: N spawned gateway-like processes each fire T threads at once at
+   the token cache, spread over the three demo tiers (read, write, admin):
+     broker  the real TokenBroker: L1 + L2 (Redis) + fleet-wide single flight
+     naive   a per-process cache (one dict + lock, the Delegated Administration
+             Extension's approach): each process mints its own
+2. gateway: two gateway instances (gunicorn, config/gunicorn.conf.py, wsgi:app)
+   with W workers each; R concurrent HTTP requests by an admin user (carol)
+   over three operations, one per tier, through the whole facade.
 
     .venv/bin/python bench/token_stampede.py [--processes 8] [--threads 40]
-        [--rounds 3] [--latency 0.1]
+        [--rounds 3] [--latency 0.1] [--workers 4] [--requests 300]
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
+import signal
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import requests
 from cryptography.fernet import Fernet
 
 from app.demo import DEMO_TIERS, demo_environment, demo_redis
@@ -35,6 +46,7 @@ from app.redis_conn import connect
 from config.settings import Settings, TierConfig, load_settings
 
 MODES = ("broker", "naive")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class NaiveCache:
@@ -108,6 +120,93 @@ def run_round(mode: str, env: dict[str, str], processes: int, threads: int,
     return {"issued": issued, "latencies": latencies, "errors": errors, "wall": wall}
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _start_gateway(env: dict[str, str], workers: int, log: Path) -> tuple[Any, str]:
+    port = _free_port()
+    proc_env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}",
+                "WEB_CONCURRENCY": str(workers), "GUNICORN_LOG_LEVEL": "warning"}
+    proc_env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each instance gets its own
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT, env=proc_env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except requests.RequestException:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"gateway did not start; see {log}")
+
+
+def _stop_gateway(proc: Any) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def gateway_round(env: dict[str, str], workers: int, total: int, tenant: Any,
+                  log: Path) -> dict[str, Any]:
+    """Two fresh gateway instances (cold L1s), a fresh Redis prefix, one burst of requests."""
+    env = {**env, "REDIS_KEY_PREFIX": f"agwbench:{uuid.uuid4().hex[:10]}:",
+           # Only the token cache is measured: per-caller limits and the fleet budget off.
+           "RATE_LIMITS_ENABLED": "false", "MGMT_BUDGET_RATE": "10000",
+           "MGMT_BUDGET_BURST": "100000", "LOG_LEVEL": "ERROR"}
+    gateways = [_start_gateway(env, workers, log) for _ in range(2)]
+    time.sleep(2)  # let every worker finish booting (booting mints nothing)
+    tenant.reset_counters()
+    token = tenant.issue_user_token("carol", expires_in=3600)
+    target = quote(tenant.user_id("dave"), safe="")
+    calls = [  # one operation per tier
+        ("GET", f"/api/v2/users/{target}", None),
+        ("POST", "/api/v2/tickets/password-change", {"user_id": tenant.user_id("dave")}),
+        ("DELETE", f"/api/v2/users/{target}/authenticators", None),
+    ]
+    barrier = threading.Barrier(total)
+    statuses: list[int] = []
+    latencies: list[float] = []
+
+    def call(i: int) -> None:
+        method, path, body = calls[i % len(calls)]
+        url = gateways[i % len(gateways)][1] + path
+        barrier.wait()
+        started = time.perf_counter()
+        try:
+            answer = requests.request(method, url, json=body, timeout=60,
+                                      headers={"Authorization": f"Bearer {token}"})
+            statuses.append(answer.status_code)
+        except requests.RequestException:
+            statuses.append(0)
+        latencies.append(time.perf_counter() - started)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(total)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    for proc, _ in gateways:
+        _stop_gateway(proc)
+    _cleanup(env)
+    issued = Counter({tier: tenant.tokens_issued[client] for tier, client in DEMO_TIERS.items()})
+    errors = [s for s in statuses if s == 0 or s >= 500]
+    return {"issued": issued, "latencies": latencies, "errors": errors, "wall": wall,
+            "statuses": Counter(statuses)}
+
+
 def _cleanup(env: dict[str, str]) -> None:
     import redis
 
@@ -131,6 +230,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency", type=float, default=0.1,
                         help="seconds the emulator's /oauth/token takes (Auth0: ~0.1-0.3)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers per instance")
+    parser.add_argument("--requests", type=int, default=300,
+                        help="concurrent requests per gateway round")
+    parser.add_argument("--skip-gateway", action="store_true")
     args = parser.parse_args()
 
     from emulator.server import EmulatorServer
@@ -166,6 +269,28 @@ def main() -> None:
             print(f"{mode}: mean {statistics.mean(totals[mode]):.1f} mints per stampede "
                   f"(ideal {len(DEMO_TIERS)})")
         print(hot_path(env))
+        if not args.skip_gateway:
+            print()
+            print(gateway_part(env, args, emulator.tenant))
+
+
+def gateway_part(env: dict[str, str], args: argparse.Namespace, tenant: Any) -> str:
+    log = Path(tempfile.mkdtemp(prefix="token-stampede-")) / "gunicorn.log"
+    lines = [f"gateway: 2 instances x {args.workers} gunicorn workers (gthread), "
+             f"{args.requests} concurrent requests by carol per round: GET user (read), "
+             "POST password-change ticket (write), DELETE authenticators (admin)",
+             f"{'round':>5} {'mints read':>10} {'write':>6} {'admin':>6} {'total':>6} "
+             f"{'5xx':>4} {'p50 ms':>7} {'p99 ms':>7} {'wall s':>7}  statuses"]
+    lines.append("-" * len(lines[1]))
+    print("\n".join(lines))
+    for number in range(1, args.rounds + 1):
+        result = gateway_round(env, args.workers, args.requests, tenant, log)
+        issued, lat = result["issued"], result["latencies"]
+        statuses = " ".join(f"{k}x{v}" for k, v in sorted(result["statuses"].items()))
+        print(f"{number:>5} {issued['read']:>10} {issued['write']:>6} {issued['admin']:>6} "
+              f"{sum(issued.values()):>6} {len(result['errors']):>4} {_ms(lat, 0.5):>7} "
+              f"{_ms(lat, 0.99):>7} {result['wall']:>7.2f}  {statuses}")
+    return f"(gunicorn log: {log})"
 
 
 def hot_path(env: dict[str, str], calls: int = 200_000) -> str:
