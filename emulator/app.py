@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from emulator import context, fault_hooks
 from emulator.errors import management_response
+from emulator.management import api, guard
 from emulator.routes import dev, discovery, oauth
 from emulator.tenant import Tenant
 
@@ -17,12 +18,11 @@ def create_emulator_app(tenant: Tenant) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.compact = True  # type: ignore[attr-defined]
     context.bind(app, tenant)
-    fault_hooks.install(app, tenant)
+    fault_hooks.install(app, tenant,
+                        on_drop=lambda environ: guard.record_dropped(app, tenant, environ))
     app.register_blueprint(discovery.bp)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(dev.bp)
-    from emulator.management import api
-
     api.install(app)
     app.register_error_handler(HTTPException, _http_error)
     return app

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, g, request
@@ -32,13 +32,17 @@ TOKEN_PATH = "/oauth/token"
 class DropConnections:
     """Close the client's TCP connection without answering when a drop is armed."""
 
-    def __init__(self, app: WSGIApplication, tenant: Tenant) -> None:
+    def __init__(self, app: WSGIApplication, tenant: Tenant,
+                 on_drop: Callable[[WSGIEnvironment], None] | None = None) -> None:
         self.app = app
         self.tenant = tenant
+        self.on_drop = on_drop
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(DEV_PREFIX) and self.tenant.faults.take_drop(path):
+            if self.on_drop is not None:
+                self.on_drop(environ)
             sock = environ.get("werkzeug.socket")
             if isinstance(sock, socket.socket):
                 try:
@@ -50,8 +54,9 @@ class DropConnections:
         return self.app(environ, start_response)
 
 
-def install(app: Flask, t: Tenant) -> None:
-    app.wsgi_app = DropConnections(app.wsgi_app, t)  # type: ignore[method-assign]
+def install(app: Flask, t: Tenant,
+            on_drop: Callable[[WSGIEnvironment], None] | None = None) -> None:
+    app.wsgi_app = DropConnections(app.wsgi_app, t, on_drop)  # type: ignore[method-assign]
     app.before_request(_before)
     app.after_request(_after)
 

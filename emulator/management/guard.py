@@ -8,9 +8,11 @@ added to ``tenant.request_log``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
 
 from emulator.context import tenant
 from emulator.errors import RATE_LIMITED, ManagementError, forced_failure
@@ -19,6 +21,10 @@ from emulator.management.spec import API_PREFIX, Operation, operations
 from emulator.management.validation import parse_query
 from emulator.models import RecordedRequest
 from emulator.ratelimit import BucketState
+from emulator.tenant import Tenant
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 ENDPOINT_PREFIX = "mgmt."
 
@@ -112,3 +118,27 @@ def _after(response: Response) -> Response:
         record.headers = dict(response.headers)
         tenant().record(record)
     return response
+
+
+def record_dropped(app: Flask, t: Tenant, environ: WSGIEnvironment) -> None:
+    """Count and log a Management request whose connection a fault dropped (status 0)."""
+    path = environ.get("PATH_INFO", "")
+    if not path.startswith(API_PREFIX):
+        return
+    method = environ.get("REQUEST_METHOD", "GET")
+    op: Operation | None = None
+    params: dict[str, str] = {}
+    try:
+        endpoint, args = app.url_map.bind_to_environ(environ).match()
+        if isinstance(endpoint, str) and endpoint.startswith(ENDPOINT_PREFIX):
+            op = operations().get(endpoint[len(ENDPOINT_PREFIX):])
+            params = {k: str(v) for k, v in args.items()}
+    except HTTPException:
+        pass
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    with t.lock:
+        t.calls[op.key if op else f"{method} {path}"] += 1
+    t.record(RecordedRequest(
+        method=method, raw_path=str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or path),
+        route=op.route if op else None, params=params, query=query, json=None,
+        client_id=None, scopes=[], status=0))

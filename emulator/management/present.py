@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from emulator.errors import ManagementError
@@ -48,11 +49,17 @@ def page_window(query: dict[str, Any], default_per_page: int = DEFAULT_PER_PAGE
 
 
 def paged(items: list[Any], query: dict[str, Any], key: str, *, with_length: bool,
-          default_per_page: int = DEFAULT_PER_PAGE) -> Any:
-    """A page of ``items``; with include_totals, Auth0's {start, limit, [length,] total, key}."""
+          default_per_page: int = DEFAULT_PER_PAGE,
+          shape: Callable[[Any], Any] | None = None) -> Any:
+    """A page of ``items``; with include_totals, Auth0's {start, limit, [length,] total, key}.
+
+    ``shape`` is applied to the page only, not to every match.
+    """
     page, per_page = page_window(query, default_per_page)
     start = page * per_page
     window = items[start:start + per_page]
+    if shape is not None:
+        window = [shape(item) for item in window]
     if not query.get("include_totals"):
         return window
     body: dict[str, Any] = {"start": start, "limit": per_page}

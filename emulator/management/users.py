@@ -57,8 +57,7 @@ def get_users() -> ResponseReturnValue:
     q = query()
     with t.lock:
         found = search.search(list(t.users.values()), q)
-        shaped = [_shape(u) for u in found]
-    return jsonify(paged(shaped, q, "users", with_length=True))
+        return jsonify(paged(found, q, "users", with_length=True, shape=_shape))
 
 
 def get_users_by_email() -> ResponseReturnValue:

@@ -149,8 +149,14 @@ def test_latency_only_on_its_prefix(emu: EmulatorServer, api: Api) -> None:
 def test_drop_next(emu: EmulatorServer, api: Api) -> None:
     emu.tenant.faults.drop_next(1)
     with pytest.raises(requests.ConnectionError):
-        api("GET", "/roles")
+        api("GET", "/users/" + emu.tenant.user_id("alice"), params={"fields": "email"})
     assert api("GET", "/roles").status_code == 200
+    # The dropped call still counts, with status 0 in the log.
+    assert emu.tenant.calls["GET /api/v2/users/{id}"] == 1
+    dropped = emu.tenant.request_log[0]
+    assert (dropped.status, dropped.route) == (0, "/api/v2/users/{id}")
+    assert dropped.params == {"id": emu.tenant.user_id("alice")}
+    assert dropped.query == {"fields": ["email"]}
 
 
 def test_drop_on_jwks(emu: EmulatorServer) -> None:
