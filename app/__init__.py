@@ -8,7 +8,8 @@ from flask import Flask
 
 from config.settings import Settings, load_settings
 
-from . import auth, errors, management, observability, redis_conn, runtime
+# Importing audit and guards registers their policy sections before auth loads the policy.
+from . import audit, auth, errors, guards, management, observability, redis_conn, runtime
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -29,10 +30,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     auth.init_app(app, settings)
     management.init_app(app, settings)
 
+    from .api import audit as audit_api
     from .api import facade, gateway, health, openapi
 
     app.register_blueprint(health.bp)
     app.register_blueprint(gateway.bp)
     app.register_blueprint(openapi.bp)
     facade.init_app(app)
+    guards.init_app(app, settings)
+    audit.init_app(app, settings)
+    app.register_blueprint(audit_api.bp)
     return app

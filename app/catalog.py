@@ -48,6 +48,10 @@ PERMISSIONS: dict[str, str] = {
     "users:mfa_reset": "Remove a user's MFA authenticators.",
     "roles:read": "List the tenant's roles.",
     "audit:read": "Read the gateway's audit trail (`/gateway/audit`).",
+    "users:scope:all": "See and act on every user, whatever the delegated scope rules "
+                       "(`[scope]` in the policy) would restrict.",
+    "users:manage_protected": "Change users who hold a protected role (`[protection]` in the "
+                              "policy).",
 }
 
 

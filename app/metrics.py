@@ -29,3 +29,5 @@ RATE_LIMITED = Counter("agw_rate_limited_total", "Requests refused by per-caller
 BUDGET_WAITS = Counter("agw_budget_waits_total", "Waits for the fleet Management API budget",
                        ["outcome"])  # outcome: immediate|waited|refused
 REDIS_ERRORS = Counter("agw_redis_errors_total", "Redis failures degraded around", ["component"])
+AUDIT_EVENTS = Counter("agw_audit_events_total", "Audit events written",
+                       ["outcome", "stored"])  # stored: stream|log_only (Redis down)

@@ -1,0 +1,320 @@
+"""The audit trail: who did what to whom, with which outcome, through which tier.
+
+Every write through the facade is recorded whatever its outcome, and so is
+every denied attempt: 401/403/429 on writes (also when raised before the
+facade's Call exists: authentication, authorization and the per-caller limits
+run earlier), 404 for a user outside the caller's delegated scope, and 403s on
+reads (including /gateway/audit itself).
+
+An event:
+
+    {"time": "2025-01-31T12:00:00.123Z", "ts": 1738324800.123, "request_id": "...",
+     "actor": {"sub": "auth0|...", "ip": "203.0.113.9", "client_id": "..."},
+     "operation": "patch_users_by_id", "method": "PATCH", "target": "auth0|...",
+     "fields": ["blocked", "app_metadata.plan"], "values": {"blocked": true},
+     "outcome": "allowed" | "denied" | "failed", "status": 200,
+     "reason": "insufficient-permission", "detail": "...", "tier": "write"}
+
+`fields` names what the request tried to change (metadata keys one level
+deep); `values` holds values only of non-sensitive fields: never `password`,
+never a metadata value unless `[audit] metadata_values` in the policy lists
+it, strings redacted (observability.redact) and truncated. Responses (password
+tickets, user documents) are never recorded.
+
+Sinks: one JSON log line on logger `admin_gateway.audit`, and an entry in the
+Redis stream REDIS_KEY_PREFIX + "audit" (XADD ... MAXLEN ~ AUDIT_STREAM_MAXLEN)
+that GET /gateway/audit reads. When Redis fails the event is only logged
+(counted in agw_audit_events_total{stored="log_only"} and agw_redis_errors_total)
+and the request goes on: never a 500.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from flask import Flask, Response, current_app, g, request
+
+from config.settings import Settings
+
+from . import metrics
+from .api.pipeline import OBSERVERS, Call
+from .auth import register_section
+from .auth.policy import Locator
+from .auth.principal import Principal
+from .guards.breaker import Breaker
+from .guards.context import current_operation, policy_section
+from .guards.scope import target_user_id
+from .observability import redact
+from .redis_conn import key as redis_key
+from .redis_conn import redis_client
+
+log = logging.getLogger("admin_gateway.audit")
+
+SECTION = "audit"
+EXTENSION = "admin_gateway.audit"
+AUDIT_ENDPOINT = "audit.list_events"
+AUDIT_OPERATION = "gateway_audit"
+OUTCOMES = ("allowed", "denied", "failed")
+SENSITIVE_FIELDS = frozenset({"password", "client_secret"})
+METADATA_FIELDS = ("app_metadata", "user_metadata")
+MAX_VALUE_CHARS = 256
+MAX_DETAIL_CHARS = 300
+MAX_FIELDS = 50
+_METADATA_PATH = re.compile(r"^(app_metadata|user_metadata)\.[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    metadata_values: frozenset[str] = frozenset()
+
+
+def parse_section(raw: Any, locate: Locator, problems: list[str]) -> AuditConfig:
+    """`[audit] metadata_values = ["app_metadata.department"]`: metadata keys whose values
+    may be recorded (all others are recorded by name only)."""
+    if not isinstance(raw, dict):
+        problems.append(f"{locate.where(key=SECTION)}: [audit] must be a table")
+        return AuditConfig()
+    unknown = set(raw) - {"metadata_values"}
+    if unknown:
+        problems.append(f"{locate.where(section=(SECTION,))}: [audit]: unknown key(s) "
+                        f"{', '.join(sorted(unknown))}; allowed: metadata_values")
+    values = raw.get("metadata_values", [])
+    if not isinstance(values, list) or not all(
+            isinstance(v, str) and _METADATA_PATH.match(v) for v in values):
+        problems.append(f"{locate.where(section=(SECTION,), key='metadata_values')}: "
+                        f"metadata_values must list keys such as \"app_metadata.department\"")
+        values = []
+    return AuditConfig(frozenset(values))
+
+
+register_section(SECTION, parse_section)
+
+
+def _config() -> AuditConfig:
+    found = policy_section(SECTION, AuditConfig())
+    assert isinstance(found, AuditConfig)
+    return found
+
+
+# -- building events ------------------------------------------------------------------
+
+
+def _safe_value(value: Any) -> Any:
+    """A value fit for the trail: scalars and short lists of scalars, strings redacted."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return redact(value)[:MAX_VALUE_CHARS]
+    if isinstance(value, list) and all(isinstance(v, (str, int, float, bool)) for v in value):
+        return [_safe_value(v) for v in value[:MAX_FIELDS]]
+    return "[structured]"
+
+
+def changed_fields(body: Any, metadata_values: frozenset[str] = frozenset()
+                   ) -> tuple[list[str], dict[str, Any]]:
+    """(field names, recordable values) of a request body."""
+    if not isinstance(body, dict):
+        return [], {}
+    names: list[str] = []
+    values: dict[str, Any] = {}
+    for name, value in list(body.items())[:MAX_FIELDS]:
+        name = redact(str(name))[:64]
+        if name in METADATA_FIELDS and isinstance(value, dict):
+            for sub in list(value)[:MAX_FIELDS]:
+                path = f"{name}.{redact(str(sub))[:64]}"
+                names.append(path)
+                if path in metadata_values:
+                    values[path] = _safe_value(value[sub])
+            continue
+        names.append(name)
+        if name not in SENSITIVE_FIELDS and name not in METADATA_FIELDS:
+            values[name] = _safe_value(value)
+    return names, values
+
+
+def outcome_of(status: int, out_of_scope: bool = False) -> str:
+    if status < 400:
+        return "allowed"
+    if status in (401, 403, 429) or (status == 404 and out_of_scope):
+        return "denied"
+    return "failed"
+
+
+def _now() -> tuple[str, float]:
+    moment = datetime.datetime.now(datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"), moment.timestamp()
+
+
+def build_event(*, operation: str, method: str, principal: Principal | None, ip: str | None,
+                target: str | None, body: Any, status: int, problem: Any, tier: str | None,
+                out_of_scope: bool = False) -> dict[str, Any]:
+    when, ts = _now()
+    fields, values = changed_fields(body, _config().metadata_values)
+    event: dict[str, Any] = {
+        "time": when,
+        "ts": round(ts, 3),
+        "request_id": getattr(g, "request_id", None),
+        "actor": {"sub": principal.subject if principal else None, "ip": ip,
+                  "client_id": principal.client_id if principal else None},
+        "operation": operation,
+        "method": method,
+        "target": redact(target)[:MAX_VALUE_CHARS] if target else None,
+        "fields": fields,
+        "values": values,
+        "outcome": outcome_of(status, out_of_scope),
+        "status": status,
+        "tier": tier,
+    }
+    if isinstance(problem, dict):
+        kind = problem.get("type")
+        if isinstance(kind, str) and kind != "about:blank":
+            event["reason"] = kind.rsplit("/", 1)[-1][:64]
+        detail = problem.get("detail")
+        if isinstance(detail, str):
+            event["detail"] = redact(detail)[:MAX_DETAIL_CHARS]
+    if out_of_scope:
+        event["reason"] = "outside-scope"
+    return event
+
+
+# -- the sinks ---------------------------------------------------------------------------
+
+
+class AuditTrail:
+    def __init__(self, settings: Settings, client: redis.Redis) -> None:
+        self.settings = settings
+        self.client = client
+        self.stream = redis_key(settings, "audit")
+        self.breaker = Breaker("audit")
+
+    def record(self, event: dict[str, Any]) -> str | None:
+        """Log the event and add it to the stream; the stream id, or None if only logged."""
+        stream_id: str | None = None
+        if self.breaker.closed:
+            try:
+                raw = self.client.xadd(self.stream, {"event": json.dumps(event)},
+                                       maxlen=self.settings.audit_stream_maxlen,
+                                       approximate=True)
+                stream_id = raw.decode() if isinstance(raw, bytes) else str(raw)
+                self.breaker.succeeded()
+            except redis.RedisError as exc:
+                self.breaker.failed(exc)
+        metrics.AUDIT_EVENTS.labels(event["outcome"],
+                                    "stream" if stream_id else "log_only").inc()
+        log.info("audit %s %s %s %s", event["operation"], event["outcome"], event["status"],
+                 event["actor"]["sub"] or event["actor"]["ip"],
+                 extra={"audit": event, "stream_id": stream_id})
+        return stream_id
+
+    def scan(self, *, newest: str, oldest: str, batch: int = 200
+             ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Events from `newest` down to `oldest` (XREVRANGE bounds); raises RedisError."""
+        upper = newest
+        while True:
+            entries: list[Any] = list(
+                self.client.xrevrange(self.stream, max=upper, min=oldest, count=batch) or [])
+            for raw_id, fields in entries:
+                stream_id = _text(raw_id)
+                payload = (fields or {}).get(b"event") or (fields or {}).get("event")
+                try:
+                    event = json.loads(payload) if payload is not None else None
+                except (TypeError, ValueError):
+                    continue
+                if isinstance(event, dict):
+                    yield stream_id, event
+            if len(entries) < batch:
+                return
+            upper = "(" + _text(entries[-1][0])
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def trail(app: Flask | None = None) -> AuditTrail:
+    found = (app or current_app).extensions[EXTENSION]
+    assert isinstance(found, AuditTrail)
+    return found
+
+
+# -- hooks ------------------------------------------------------------------------------
+
+
+def observe(call: Call) -> None:
+    """Observer: keep the finished call; the event is written with the final response."""
+    g.audit_call = call
+
+
+def _audited_operation() -> tuple[str, str, bool] | None:
+    operation = current_operation()
+    if operation is not None:
+        return operation.operation_id, operation.method, operation.is_write
+    if request.endpoint == AUDIT_ENDPOINT:
+        return AUDIT_OPERATION, request.method, False
+    return None
+
+
+def _request_body() -> Any:
+    try:
+        return request.get_json(silent=True)
+    except Exception:  # noqa: BLE001 - a 413 or unreadable body: record no fields
+        return None
+
+
+def _fallback_target(target_name: str | None, body: Any) -> str | None:
+    if target_name is None:
+        return None
+    value = (request.view_args or {}).get(target_name)
+    if value is None and isinstance(body, dict):
+        value = body.get(target_name)
+    return value if isinstance(value, str) else None
+
+
+def audit_response(response: Response) -> Response:
+    """after_request: write the event of an audited request; never fails the request."""
+    try:
+        found = _audited_operation()
+        if found is None:
+            return response
+        operation_id, method, is_write = found
+        status = response.status_code
+        call: Call | None = g.get("audit_call")
+        out_of_scope = bool(call is not None and call.notes.get("out_of_scope"))
+        if not (is_write or status == 403 or out_of_scope):
+            return response
+        if call is not None:
+            body: Any = call.request.body
+            target = target_user_id(call)
+            tier = call.tier.name if call.tier else None
+        else:
+            body = _request_body()
+            operation = current_operation()
+            target = _fallback_target(operation.target_user if operation else None, body)
+            tier = None
+        problem = response.get_json(silent=True) if status >= 400 and response.is_json else None
+        principal = g.get("principal")
+        event = build_event(operation=operation_id, method=method,
+                            principal=principal if isinstance(principal, Principal) else None,
+                            ip=request.remote_addr, target=target, body=body, status=status,
+                            problem=problem, tier=tier, out_of_scope=out_of_scope)
+        trail().record(event)
+    except Exception:  # noqa: BLE001 - the audit trail must never break a request
+        log.exception("could not write an audit event")
+    return response
+
+
+def init_app(app: Flask, settings: Settings) -> AuditTrail:
+    found = AuditTrail(settings, redis_client(app))
+    app.extensions[EXTENSION] = found
+    if observe not in OBSERVERS:
+        OBSERVERS.append(observe)
+    app.after_request(audit_response)
+    return found
+

@@ -1,0 +1,365 @@
+"""The fleet-wide Management API budget: one token bucket in Redis shared by every
+gateway process, sized to the tenant's Auth0 plan.
+
+Auth0 limits the Management API with a token bucket per tenant (AUTH0_FACTS.md):
+
+| MGMT_PLAN            | bucket(s)                                                  |
+|----------------------|------------------------------------------------------------|
+| free                 | 2/s, burst 2                                               |
+| enterprise           | 16/s, burst 50                                             |
+| enterprise-nonprod   | 2/s, burst 10                                              |
+| essentials           | per endpoint group: users-read 500/min burst 40 (GET /users, |
+|                      | /users/{id}, /users-by-email); users-write 200/min burst 20  |
+|                      | (POST /users, PATCH and DELETE /users/{id}); everything else |
+|                      | combined 150/min burst 10                                  |
+| custom               | MGMT_BUDGET_RATE/s, burst MGMT_BUDGET_BURST                |
+
+MGMT_BUDGET_RATE (> 0) replaces the plan by one bucket of that rate;
+MGMT_BUDGET_BURST (> 0) replaces every bucket's burst.
+
+How a call gets its token (`acquire`, the client's before_send hook): one Lua
+script, one round trip. The script refills the bucket from Redis's own clock
+(one clock for the whole fleet), takes a token and answers how long the caller
+must wait for it. A caller may *reserve* a future token (the bucket goes
+negative) when the wait is within MGMT_BUDGET_WAIT_SECONDS, then sleeps
+exactly that long: first come, first served across the fleet, no polling.
+Longer waits are refused with 429 and `Retry-After`.
+
+Our bucket holds `burst - reserve` tokens (reserve = 10% of the burst, at least
+1 when the burst is above 1): Auth0's bucket then always keeps `reserve` tokens
+that absorb network jitter (a request that reaches Auth0 a few milliseconds
+"early" relative to its refill still finds a token), which is what makes zero
+Auth0 429s possible at full rate.
+
+Learning from Auth0 (`learn`, the after_response hook):
+- a 429 drains the bucket until Auth0's `Retry-After` (else `x-ratelimit-reset`):
+  every process then waits instead of hammering;
+- `x-ratelimit-remaining` lower than what we believe (someone else is using
+  the tenant's limit, or we drifted) clamps the bucket to Auth0's figure.
+
+Redis down: each process falls back to a local bucket of rate / N and burst / N
+(N = MGMT_BUDGET_FALLBACK_PROCESSES, the number of gateway processes you run),
+so the fleet as a whole stays near the limit; Redis is retried every few
+seconds. Never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import requests
+from flask import Flask
+
+from config.settings import ConfigError, Settings
+
+from .. import metrics
+from ..catalog import Operation
+from ..checks import check
+from ..errors import Problem
+from ..management.client import ManagementClient, retry_after_seconds
+from ..redis_conn import key as redis_key
+from .breaker import Breaker
+
+log = logging.getLogger("admin_gateway.budget")
+
+RESERVE_FRACTION = 0.1
+MAX_DRAIN_SECONDS = 60.0
+IDLE_TTL_SECONDS = 120
+
+# Refill from Redis's clock, take one token (possibly reserving a future one) when the
+# wait is within max_wait. Numbers go back as strings: Lua numbers become integers.
+TAKE_LUA = """
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil or ts == nil then
+  tokens = capacity
+  ts = now
+end
+if now > ts then
+  tokens = math.min(capacity, tokens + (now - ts) * rate)
+end
+local wait = 0
+if tokens < 1 then
+  wait = (1 - tokens) / rate
+end
+if wait > max_wait then
+  return {0, string.format('%.6f', wait), string.format('%.6f', tokens)}
+end
+tokens = tokens - 1
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens),
+           'ts', string.format('%.6f', now))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {1, string.format('%.6f', wait), string.format('%.6f', tokens)}
+"""
+
+# Refill, then lower the tokens to at most ARGV[3] (never raise them).
+CLAMP_LUA = """
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local cap = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil or ts == nil then
+  tokens = capacity
+  ts = now
+end
+if now > ts then
+  tokens = math.min(capacity, tokens + (now - ts) * rate)
+end
+if cap < tokens then
+  tokens = cap
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens),
+           'ts', string.format('%.6f', now))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return string.format('%.6f', tokens)
+"""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One of Auth0's buckets as the gateway mirrors it."""
+
+    name: str
+    rate: float  # tokens per second
+    burst: int
+
+    @property
+    def reserve(self) -> int:
+        return 0 if self.burst <= 1 else max(1, round(self.burst * RESERVE_FRACTION))
+
+    @property
+    def capacity(self) -> int:
+        return self.burst - self.reserve
+
+    def describe(self) -> str:
+        return (f"{self.name}: {self.rate:g}/s ({self.rate * 60:g}/min), Auth0 burst "
+                f"{self.burst}, gateway burst {self.capacity} (reserve {self.reserve})")
+
+
+ESSENTIALS_GROUPS = {
+    "get_users": "users-read", "get_users_by_id": "users-read",
+    "get_users-by-email": "users-read",
+    "post_users": "users-write", "patch_users_by_id": "users-write",
+    "delete_users_by_id": "users-write",
+}
+PLANS: dict[str, tuple[Bucket, ...]] = {
+    "free": (Bucket("all", 2.0, 2),),
+    "enterprise": (Bucket("all", 16.0, 50),),
+    "enterprise-nonprod": (Bucket("all", 2.0, 10),),
+    "essentials": (Bucket("users-read", 500 / 60, 40), Bucket("users-write", 200 / 60, 20),
+                   Bucket("other", 150 / 60, 10)),
+}
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    buckets: dict[str, Bucket]
+    classify: Callable[[Operation], str]
+
+
+def _single(_: Operation) -> str:
+    return "all"
+
+
+def _essentials(operation: Operation) -> str:
+    return ESSENTIALS_GROUPS.get(operation.operation_id, "other")
+
+
+def budget_plan(settings: Settings) -> BudgetPlan:
+    """The buckets for MGMT_PLAN and the overrides; ConfigError when `custom` has no rate."""
+    if settings.mgmt_budget_rate > 0:
+        burst = settings.mgmt_budget_burst or max(1, math.ceil(settings.mgmt_budget_rate))
+        return BudgetPlan({"all": Bucket("all", settings.mgmt_budget_rate, burst)}, _single)
+    if settings.mgmt_plan == "custom":
+        raise ConfigError(["MGMT_BUDGET_RATE must be above 0 when MGMT_PLAN=custom, e.g. 16"])
+    buckets = PLANS[settings.mgmt_plan]
+    if settings.mgmt_budget_burst:
+        buckets = tuple(Bucket(b.name, b.rate, settings.mgmt_budget_burst) for b in buckets)
+    classify = _essentials if settings.mgmt_plan == "essentials" else _single
+    return BudgetPlan({b.name: b for b in buckets}, classify)
+
+
+class LocalBucket:
+    """The per-process fallback: the same reservation semantics, in memory."""
+
+    def __init__(self, rate: float, capacity: float) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self.tokens = capacity
+        self.stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def take(self, max_wait: float) -> tuple[bool, float, float]:
+        with self._lock:
+            self._refill()
+            wait = (1 - self.tokens) / self.rate if self.tokens < 1 else 0.0
+            if wait > max_wait:
+                return False, wait, self.tokens
+            self.tokens -= 1
+            return True, wait, self.tokens
+
+    def clamp(self, cap: float) -> None:
+        with self._lock:
+            self._refill()
+            self.tokens = min(self.tokens, cap)
+
+
+@dataclass
+class _Estimate:
+    """What this process last saw of a bucket, to skip pointless clamps."""
+
+    tokens: float
+    at: float
+
+
+class FleetBudget:
+    def __init__(self, settings: Settings, client: redis.Redis, plan: BudgetPlan) -> None:
+        self.settings = settings
+        self.client = client
+        self.plan = plan
+        self.max_wait = settings.mgmt_budget_wait_seconds
+        processes = max(1, settings.mgmt_budget_fallback_processes)
+        self.local = {
+            name: LocalBucket(b.rate / processes, max(1.0, b.capacity / processes))
+            for name, b in plan.buckets.items()}
+        self.breaker = Breaker("budget")
+        self._scripts: tuple[Any, Any] | None = None
+        self._estimates: dict[str, _Estimate] = {}
+
+    def _key(self, bucket: Bucket) -> str:
+        return redis_key(self.settings, "budget", bucket.name)
+
+    def _ttl_ms(self, bucket: Bucket) -> str:
+        return str(int((bucket.capacity / bucket.rate + self.max_wait + MAX_DRAIN_SECONDS
+                        + IDLE_TTL_SECONDS) * 1000))
+
+    def _script(self, index: int) -> Any:
+        if self._scripts is None:
+            # Created on first use: on a cluster URL this resolves the client.
+            self._scripts = (self.client.register_script(TAKE_LUA),
+                             self.client.register_script(CLAMP_LUA))
+        return self._scripts[index]
+
+    def bucket_for(self, operation: Operation) -> Bucket:
+        return self.plan.buckets[self.plan.classify(operation)]
+
+    def _take(self, bucket: Bucket) -> tuple[bool, float, float]:
+        if self.breaker.closed:
+            try:
+                allowed, wait, tokens = self._script(0)(
+                    keys=[self._key(bucket)],
+                    args=[repr(bucket.rate), str(bucket.capacity), repr(self.max_wait),
+                          self._ttl_ms(bucket)])
+                self.breaker.succeeded()
+                return bool(int(allowed)), float(wait), float(tokens)
+            except redis.RedisError as exc:
+                self.breaker.failed(exc)
+        return self.local[bucket.name].take(self.max_wait)
+
+    def _clamp(self, bucket: Bucket, cap: float) -> None:
+        if self.breaker.closed:
+            try:
+                self._script(1)(keys=[self._key(bucket)],
+                                args=[repr(bucket.rate), str(bucket.capacity), repr(cap),
+                                      self._ttl_ms(bucket)])
+                self.breaker.succeeded()
+                return
+            except redis.RedisError as exc:
+                self.breaker.failed(exc)
+        self.local[bucket.name].clamp(cap)
+
+    def acquire(self, operation: Operation) -> None:
+        """before_send: wait for a token within MGMT_BUDGET_WAIT_SECONDS, or 429."""
+        bucket = self.bucket_for(operation)
+        allowed, wait, tokens = self._take(bucket)
+        if not allowed:
+            metrics.BUDGET_WAITS.labels("refused").inc()
+            seconds = max(1, math.ceil(wait))
+            raise Problem(429, f"The gateway fleet's Management API budget ({bucket.name}: "
+                               f"{bucket.rate:g} requests/s) is used up; retry in {seconds} s.",
+                          slug="budget-exhausted", headers={"Retry-After": str(seconds)})
+        self._estimates[bucket.name] = _Estimate(tokens, time.monotonic())
+        if wait > 0:
+            metrics.BUDGET_WAITS.labels("waited").inc()
+            time.sleep(wait)
+        else:
+            metrics.BUDGET_WAITS.labels("immediate").inc()
+
+    def learn(self, operation: Operation, response: requests.Response) -> None:
+        """after_response: follow what Auth0 says about its own bucket."""
+        bucket = self.bucket_for(operation)
+        if response.status_code == 429:
+            wait = min(MAX_DRAIN_SECONDS, max(1 / bucket.rate, retry_after_seconds(response)))
+            log.warning("Auth0 answered 429 on %s; holding the %s budget for %.2f s",
+                        operation.operation_id, bucket.name, wait)
+            self._clamp(bucket, -wait * bucket.rate)
+            return
+        remaining = _int_header(response, "x-ratelimit-remaining")
+        if remaining is None:
+            return
+        # Auth0's bucket holds `remaining` + a fraction; ours should be `reserve` lower, plus
+        # what refilled while the answer travelled back.
+        elapsed = response.elapsed.total_seconds() if response.elapsed else 0.0
+        cap = remaining + 1 - bucket.reserve + bucket.rate * elapsed
+        estimate = self._estimates.get(bucket.name)
+        believed = (bucket.capacity if estimate is None else
+                    min(bucket.capacity,
+                        estimate.tokens + (time.monotonic() - estimate.at) * bucket.rate))
+        if cap < believed:
+            self._clamp(bucket, cap)
+
+
+def _int_header(response: requests.Response, name: str) -> int | None:
+    value = response.headers.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+EXTENSION = "admin_gateway.budget"
+
+
+def init_app(app: Flask, settings: Settings, client: ManagementClient,
+             redis_client: redis.Redis) -> FleetBudget:
+    budget = FleetBudget(settings, redis_client, budget_plan(settings))
+    client.before_send.append(budget.acquire)
+    client.after_response.append(budget.learn)
+    app.extensions[EXTENSION] = budget
+    return budget
+
+
+@check("Management API budget")
+def _describe(settings: Settings) -> tuple[bool, list[str]]:
+    try:
+        plan = budget_plan(settings)
+    except ConfigError as exc:
+        return False, exc.problems
+    lines = [f"plan {settings.mgmt_plan}" + (" (overridden by MGMT_BUDGET_RATE)"
+                                             if settings.mgmt_budget_rate > 0 else "")]
+    lines += [bucket.describe() for bucket in plan.buckets.values()]
+    lines.append(f"wait at most {settings.mgmt_budget_wait_seconds:g} s; without Redis each "
+                 f"process takes 1/{settings.mgmt_budget_fallback_processes} of the rate")
+    return True, lines

@@ -1,0 +1,186 @@
+"""Per-caller rate limits: flask-limiter on the shared Redis.
+
+Each request counts against exactly one limit, chosen by `limit_for_request`:
+
+| caller                          | key                 | limit                                  |
+|---------------------------------|---------------------|----------------------------------------|
+| no valid token (missing, bad)   | client IP           | RATE_LIMIT_UNAUTHENTICATED             |
+| operation listed in `[limits]`  | subject             | that rate (its own counter)            |
+| permission listed in `[limits]` | subject             | that rate (shared by its operations)   |
+| read (GET)                      | subject             | RATE_LIMIT_READS (all reads together)  |
+| write                           | subject             | RATE_LIMIT_WRITES (all writes together) |
+
+The client IP is `request.remote_addr` as ProxyFix leaves it (PROXY_FIX_X_FOR
+trusted hops; never a spoofable left-most X-Forwarded-For entry). An invalid or
+expired token counts as unauthenticated: otherwise garbage tokens would be an
+unlimited way to make the gateway verify signatures.
+
+Responses carry flask-limiter's `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
+`X-RateLimit-Reset` (UTC epoch seconds, as Auth0's own `x-ratelimit-*`) and, on a
+429, `Retry-After` in seconds; the 429 is problem+json. /healthz, /readyz,
+/metrics, /openapi.json and /docs are never limited.
+
+Counters live in Redis under REDIS_KEY_PREFIX + "ratelimit", so every instance
+shares them. When Redis fails, flask-limiter's in-memory fallback takes over
+with the same limits (per process, so the fleet allows N times more until Redis
+returns) and checks Redis again with exponential back-off; errors are
+swallowed, never a 500.
+
+Sliding-window counters (`limits`' sliding-window-counter) avoid the double
+burst a fixed window allows at its boundary.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, request
+from flask_limiter import Limit, Limiter, RateLimitExceeded
+from limits import parse_many
+from werkzeug.exceptions import HTTPException
+
+from config.settings import Settings
+
+from .. import metrics
+from ..auth import current_principal, register_section
+from ..auth.policy import Locator
+from ..catalog import BY_ID, PERMISSIONS
+from ..errors import problem_response, problem_type
+from ..redis_conn import key as redis_key
+from ..redis_conn import limiter_storage
+from ..runtime import PUBLIC_ENDPOINTS
+from .context import current_operation, policy_section
+
+log = logging.getLogger("admin_gateway.guards")
+
+SECTION = "limits"
+EXTENSION = "admin_gateway.limiter"
+EXEMPT_BLUEPRINTS = frozenset({"openapi"})
+ANONYMOUS = "unauthenticated"
+
+
+def parse_section(raw: Any, locate: Locator, problems: list[str]) -> dict[str, str]:
+    """`[limits]`: operation id or permission -> rate string ("10/minute;100/hour")."""
+    if not isinstance(raw, dict):
+        problems.append(f"{locate.where(key=SECTION)}: [limits] must be a table")
+        return {}
+    limits: dict[str, str] = {}
+    for name, value in raw.items():
+        where = locate.where(section=(SECTION,), key=name)
+        if name not in BY_ID and name not in PERMISSIONS:
+            problems.append(f"{where}: [limits] {name!r} is neither an operation id nor a "
+                            f"permission (see README, Endpoints and Permissions)")
+            continue
+        try:
+            if not isinstance(value, str) or not parse_many(value):
+                raise ValueError
+        except ValueError:
+            problems.append(f"{where}: [limits] {name!r} must be a rate such as \"10/minute\" "
+                            f"(several joined by ;)")
+            continue
+        limits[name] = value
+    return limits
+
+
+register_section(SECTION, parse_section)
+
+
+def _caller() -> tuple[str, str]:
+    """("sub", subject) for a valid token, else ("ip", address). Never raises: an
+    exception here would make flask-limiter believe its storage is down."""
+    cached = g.get("rate_limit_caller")
+    if cached is not None:
+        found: tuple[str, str] = cached
+        return found
+    try:
+        caller = ("sub", current_principal().subject)
+    except HTTPException:
+        caller = ("ip", request.remote_addr or "unknown")
+    except Exception:  # noqa: BLE001 - the view will report it; count as anonymous
+        log.exception("authentication failed unexpectedly while rate limiting")
+        caller = ("ip", request.remote_addr or "unknown")
+    g.rate_limit_caller = caller
+    return caller
+
+
+def caller_key() -> str:
+    kind, value = _caller()
+    return f"{kind}:{value}"
+
+
+def limit_for_request(settings: Settings) -> tuple[str, str]:
+    """(scope, rate) of the one limit this request counts against."""
+    if _caller()[0] == "ip":
+        return ANONYMOUS, settings.rate_limit_unauthenticated
+    overrides: dict[str, str] = policy_section(SECTION, {})
+    operation = current_operation()
+    if operation is not None:
+        if operation.operation_id in overrides:
+            return f"op:{operation.operation_id}", overrides[operation.operation_id]
+        if operation.permission in overrides:
+            return f"perm:{operation.permission}", overrides[operation.permission]
+        write = operation.is_write
+    else:
+        write = request.method not in ("GET", "HEAD", "OPTIONS")
+    return ("writes", settings.rate_limit_writes) if write else \
+        ("reads", settings.rate_limit_reads)
+
+
+def _exempt() -> bool:
+    return (request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in EXEMPT_BLUEPRINTS
+            or request.method == "OPTIONS")  # CORS preflights carry no token
+
+
+def _rate_limited(exc: RateLimitExceeded) -> Response:
+    settings = g.get("rate_limit_settings")
+    scope = limit_for_request(settings)[0] if settings is not None else "unknown"
+    metrics.RATE_LIMITED.labels(scope).inc()
+    who = "this client address" if scope == ANONYMOUS else "you"
+    what = {"reads": "read requests", "writes": "write requests",
+            ANONYMOUS: "requests without a valid token"}.get(scope, scope.split(":", 1)[1])
+    return problem_response(
+        429, "Too Many Requests",
+        f"Rate limit for {what} reached ({exc.limit.limit} for {who}); see Retry-After.",
+        type_=problem_type("rate-limited"), extra={"limit": str(exc.limit.limit)})
+
+
+def _drop_stray_retry_after(response: Response) -> Response:
+    # flask-limiter writes Retry-After on every limited response; it only means
+    # something on 429 and 503 (RFC 9110 §10.2.3).
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
+
+
+def init_app(app: Flask, settings: Settings) -> Limiter | None:
+    if not settings.rate_limits_enabled:
+        return None
+    uri, options = limiter_storage(settings)
+    options = {**options, "key_prefix": redis_key(settings, "ratelimit")}
+
+    def provider() -> str:
+        g.rate_limit_settings = settings
+        return limit_for_request(settings)[1]
+
+    def scope(_endpoint: str) -> str:
+        return limit_for_request(settings)[0]
+
+    # Registered before the limiter so that it runs after the limiter's header injection.
+    app.after_request(_drop_stray_retry_after)
+    limiter = Limiter(
+        caller_key,
+        default_limits=[Limit(provider, key_function=caller_key, scope=scope, shared=True)],
+        storage_uri=uri,
+        storage_options=options,
+        strategy="sliding-window-counter",
+        headers_enabled=True,
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+        retry_after="delta-seconds",
+    )
+    limiter.request_filter(_exempt)
+    limiter.init_app(app)
+    app.register_error_handler(RateLimitExceeded, _rate_limited)
+    app.extensions[EXTENSION] = limiter
+    return limiter
