@@ -100,14 +100,31 @@ def _rejected(reason: str, description: str, *, missing: bool = False) -> errors
 
 
 def current_principal() -> Principal:
-    """The caller of this request, authenticated once and kept on `g.principal`."""
+    """The caller of this request, authenticated once and kept on `g.principal`.
+
+    A failure is kept too (`g.auth_problem`): a rate limiter or another hook asking
+    before the view gets the same answer, and the rejection is counted and logged once.
+    """
     principal: Principal | None = g.get("principal")
     if principal is not None:
         return principal
+    problem: errors.Problem | None = g.get("auth_problem")
+    if problem is not None:
+        raise problem
+    try:
+        principal = _authenticate_request()
+    except errors.Problem as exc:
+        g.auth_problem = exc
+        raise
+    g.principal = principal
+    return principal
+
+
+def _authenticate_request() -> Principal:
     auth = authenticator()
     try:
         token = bearer_token(request.headers, auth.settings.jwt_max_token_bytes)
-        principal = auth.authenticate(token)
+        return auth.authenticate(token)
     except BearerProblem as exc:
         raise _rejected(exc.reason, exc.description, missing=exc.missing) from None
     except TokenRejected as exc:
@@ -120,8 +137,6 @@ def current_principal() -> Principal:
             slug="keys-unavailable",
             headers={"Retry-After": str(auth.settings.jwks_refetch_cooldown_seconds)},
         ) from None
-    g.principal = principal
-    return principal
 
 
 def authorize(operation: Operation, body_fields: Iterable[str] = ()) -> Principal:

@@ -77,10 +77,12 @@ def tenant(emulator: Any) -> Any:
 @pytest.fixture(scope="module")
 def shared_gateway(emulator: Any) -> Iterator[LiveServer]:
     """One gateway for tests that only read (most rejection cases): per-test gateways cost
-    half a second each to stop."""
+    half a second each to stop. Per-caller rate limits are off: these tests send far more
+    than RATE_LIMIT_UNAUTHENTICATED bad tokens a minute, and the limits have their own tests."""
     url = real_redis_url()
     prefix = unique_prefix()
-    app = create_app(load_settings(gateway_env(emulator, url, prefix)))
+    app = create_app(load_settings(gateway_env(emulator, url, prefix,
+                                               RATE_LIMITS_ENABLED="false")))
     with LiveServer(app) as server:
         yield server
     delete_prefix(url, prefix)

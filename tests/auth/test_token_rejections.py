@@ -224,3 +224,13 @@ def test_algorithm_not_configured_is_rejected(make_gateway: Any, tenant: Any) ->
     before = rejections("algorithm")
     assert me(gateway, tenant.issue_user_token("alice")).status_code == 401
     assert rejections("algorithm") == before + 1
+
+
+def test_a_request_is_authenticated_once(gateway: Any, tenant: Any) -> None:
+    # The per-caller rate limiter asks who the caller is before the view does: the
+    # answer is kept for the request, so a bad token is examined and counted once.
+    before = rejections("expired")
+    token = tenant.sign(claims_for(tenant, exp=NOW - 3600, iat=NOW - 7200))
+    response = me(gateway, token)
+    assert response.status_code == 401
+    assert rejections("expired") == before + 1
