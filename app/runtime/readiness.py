@@ -15,7 +15,6 @@ short timeout, never a Management API call.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from flask import Flask, Response, current_app, jsonify
 
 from config.settings import Settings
 
-from .. import redis_conn
 from .blueprint import bp
 
 EXTENSION = "admin_gateway.readiness"
@@ -91,14 +89,9 @@ def readyz() -> tuple[Response, int]:
     return body, 200 if ready else 503
 
 
-def redis_probe(app: Flask) -> Probe:
-    def probe() -> ProbeResult:
-        started = time.perf_counter()
-        redis_conn.redis_client(app).ping()
-        return ProbeResult(True, f"ping {1000 * (time.perf_counter() - started):.1f} ms")
-
-    return probe
-
-
 def init_app(app: Flask, settings: Settings) -> None:
+    from .probes import management_token_probe, redis_probe
+
     register_probe(app, "redis", redis_probe(app))
+    if settings.tiers:
+        register_probe(app, "management_token", management_token_probe(app))

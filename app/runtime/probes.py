@@ -1,0 +1,78 @@
+"""Readiness probes for the gateway's own dependencies, registered by `runtime.init_app`.
+
+- `redis`: one PING (the token cache, locks, limits, budget and audit live there).
+- `management_token`: at least one credential tier holds a usable Management
+  API token (in this process or in Redis); if none does, mint one for the
+  least-privileged tier, so the first /readyz warms the cache instead of the
+  first user request. A failed mint is not retried for MINT_RETRY_SECONDS:
+  orchestrators call /readyz every few seconds, and Auth0 rate-limits
+  `/oauth/token` and counts M2M tokens against a monthly quota.
+
+Details name tiers and exception classes only, never a token, secret or URL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from config.settings import TierConfig
+
+from .. import redis_conn
+from .readiness import Probe, ProbeResult
+
+MINT_RETRY_SECONDS = 30.0
+
+
+def redis_probe(app: Flask) -> Probe:
+    def probe() -> ProbeResult:
+        started = time.perf_counter()
+        redis_conn.redis_client(app).ping()
+        return ProbeResult(True, f"ping {1000 * (time.perf_counter() - started):.1f} ms")
+
+    return probe
+
+
+def _failure(exc: Exception) -> str:
+    if isinstance(exc, HTTPException) and exc.code:
+        return f"{type(exc).__name__} {exc.code}"
+    return type(exc).__name__
+
+
+def _privilege(tier: TierConfig) -> tuple[int, int, str]:
+    """Order tiers by what they could break: scopes that write first, then any scope."""
+    writes = sum(1 for scope in tier.scopes if not scope.startswith("read:"))
+    return writes, len(tier.scopes), tier.name
+
+
+def management_token_probe(app: Flask) -> Probe:
+    lock = threading.Lock()
+    last_failure: dict[str, float | str] = {"at": float("-inf"), "detail": ""}
+
+    def probe() -> ProbeResult:
+        from .. import management  # the broker is set up after the runtime
+
+        broker = management.broker(app)
+        statuses = broker.status()
+        cached = [s.tier for s in statuses if s.cached != "none"]
+        if cached:
+            return ProbeResult(True, "token cached for tier " + ", ".join(cached))
+        settings = app.config["SETTINGS"]
+        tier = min(settings.tiers, key=_privilege)
+        with lock:
+            since = time.monotonic() - float(last_failure["at"])
+            if since < MINT_RETRY_SECONDS:
+                return ProbeResult(False, str(last_failure["detail"]))
+            try:
+                broker.get_token(tier)
+            except Exception as exc:  # reported, never raised out of a probe
+                last_failure["at"] = time.monotonic()
+                last_failure["detail"] = (f"no cached token; minting for tier {tier.name} "
+                                          f"failed ({_failure(exc)})")
+                return ProbeResult(False, str(last_failure["detail"]))
+        return ProbeResult(True, f"minted a token for tier {tier.name}")
+
+    return probe
