@@ -116,8 +116,9 @@ def _server_error(tenant: Any) -> dict[str, str]:
 
 
 def _slow(tenant: Any) -> dict[str, str]:
-    tenant.faults.latency(1.0, path_prefix="/oauth/token")
-    return {"UPSTREAM_READ_TIMEOUT_SECONDS": "0.2"}
+    tenant.faults.latency(3.0, path_prefix="/oauth/token")
+    # Generous enough that a loaded machine still answers the next, unslowed mint in time.
+    return {"UPSTREAM_READ_TIMEOUT_SECONDS": "1"}
 
 
 @pytest.mark.parametrize(("arrange", "status", "slug", "upstream_status"), [

@@ -96,7 +96,7 @@ def test_a_lock_left_by_a_crashed_minter_is_waited_out(make_broker: BrokerFactor
     client.set(lock_key, "a-process-that-died", px=30_000)
     started = time.monotonic()
     assert broker.get_token(read)
-    assert 0.4 <= time.monotonic() - started < 3
+    assert 0.4 <= time.monotonic() - started < 5
     assert tenant.tokens_issued["gateway-read"] == 1
     # Released by compare-and-delete only: someone else's lock is left alone.
     assert client.get(lock_key) == b"a-process-that-died"
@@ -126,13 +126,13 @@ def test_when_the_minter_fails_a_waiter_mints_without_waiting_it_out(
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["problem 502", "token"]
-    assert time.monotonic() - started < 3  # not the 10 s wait
+    assert time.monotonic() - started < 6  # not the 10 s wait
     assert tenant.tokens_issued["gateway-read"] == 1
 
 
 def test_threads_share_one_flight_and_its_failure(make_broker: BrokerFactory, tenant: Any,
                                                   token_recorder: TokenEndpointRecorder) -> None:
-    tenant.faults.latency(0.3, path_prefix="/oauth/token")
+    tenant.faults.latency(1.0, path_prefix="/oauth/token")
     tenant.faults.fail_next(1, 500, path_prefix="/oauth/token")
     broker = make_broker(AUTH0_DOMAIN=token_recorder.domain,
                          AUTH0_MANAGEMENT_AUDIENCE=tenant.management_audience)
