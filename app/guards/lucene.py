@@ -41,6 +41,7 @@ EXISTS_FIELD = "_exists_"
 _FIELD_RE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 _WORD_END = set(" \t()\"[]{}")
 _RANGE_FORBIDDEN = set('()"\\/[{')
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 class QueryRefused(ValueError):
@@ -106,13 +107,13 @@ def _check_word(word: str, allowed: Callable[[str], bool], expect_field: bool) -
 
 def check_query(q: str, allowed: Callable[[str], bool] = searchable) -> None:
     """Raise QueryRefused unless `q` stays inside the parentheses it is wrapped in."""
+    if _CONTROL.search(q):
+        raise QueryRefused("control characters are not allowed")
     depth = 0
     i = 0
     expect_field = False  # after `_exists_:` the next word is a field name
     while i < len(q):
         char = q[i]
-        if (ord(char) < 0x20 and char not in " \t") or char == "\x7f":
-            raise QueryRefused("control characters are not allowed")
         if char in " \t":
             i += 1
             continue
