@@ -138,7 +138,7 @@ def _rate_limited(exc: RateLimitExceeded) -> Response:
     metrics.RATE_LIMITED.labels(scope).inc()
     who = "this client address" if scope == ANONYMOUS else "you"
     what = {"reads": "read requests", "writes": "write requests",
-            ANONYMOUS: "requests without a valid token"}.get(scope, scope.split(":", 1)[1])
+            ANONYMOUS: "requests without a valid token"}.get(scope, scope.partition(":")[2])
     return problem_response(
         429, "Too Many Requests",
         f"Rate limit for {what} reached ({exc.limit.limit} for {who}); see Retry-After.",
