@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulator.app import create_emulator_app
 from emulator.tenant import Tenant
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -16,6 +21,27 @@ class _QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
+
+
+class _InFlight:
+    """Counts requests being handled, so tests can wait for stragglers (timed-out calls)."""
+
+    def __init__(self, app: WSGIApplication) -> None:
+        self.app = app
+        self.count = 0
+        self.idle = threading.Condition()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse
+                 ) -> Iterable[bytes]:
+        with self.idle:
+            self.count += 1
+        try:
+            # Materialized here so the count covers the whole response.
+            return list(self.app(environ, start_response))
+        finally:
+            with self.idle:
+                self.count -= 1
+                self.idle.notify_all()
 
 
 class EmulatorServer:
@@ -28,6 +54,7 @@ class EmulatorServer:
         self.port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._in_flight: _InFlight | None = None
 
     @property
     def url(self) -> str:
@@ -43,6 +70,8 @@ class EmulatorServer:
         if self._server is not None:
             return self
         app = create_emulator_app(self.tenant)
+        self._in_flight = _InFlight(app.wsgi_app)
+        app.wsgi_app = self._in_flight  # type: ignore[method-assign]
         # Port 0: the OS picks a free port, so parallel tests never collide.
         self._server = make_server(self.host, self.port, app, threaded=True,
                                    request_handler=_QuietHandler)
@@ -55,6 +84,14 @@ class EmulatorServer:
                                         name=f"emulator:{self.port}", daemon=True)
         self._thread.start()
         return self
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is being handled (e.g. one a client gave up on)."""
+        in_flight = self._in_flight
+        if in_flight is None:
+            return True
+        with in_flight.idle:
+            return in_flight.idle.wait_for(lambda: in_flight.count == 0, timeout)
 
     def stop(self) -> None:
         if self._server is None:
