@@ -102,6 +102,8 @@ for _operation in CATALOG:
 def init_app(app: Flask) -> None:
     from ..management import broker
 
+    tokens = broker(app)
+    # One pooled session per process for every call to Auth0 (tokens and Management API).
     app.extensions[EXTENSION] = management_client.ManagementClient(
-        app.config["SETTINGS"], broker(app))
+        app.config["SETTINGS"], tokens, session=tokens.session)
     app.register_blueprint(bp)

@@ -27,7 +27,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from config.settings import Settings, TierConfig
 
@@ -35,6 +34,7 @@ from .. import metrics
 from ..catalog import Operation
 from ..errors import Problem
 from ..observability import redact
+from .minting import pooled_session
 
 log = logging.getLogger("admin_gateway.management")
 
@@ -125,19 +125,9 @@ class ManagementClient:
         self.tokens = tokens
         self.base_url = settings.management_url
         self.timeout = (settings.upstream_connect_timeout, settings.upstream_read_timeout)
-        self.session = session or self._session(settings.upstream_pool_size)
+        self.session = session or pooled_session(settings)
         self.before_send: list[BeforeSend] = []
         self.after_response: list[AfterResponse] = []
-
-    @staticmethod
-    def _session(pool_size: int) -> requests.Session:
-        session = requests.Session()
-        # Retries are decided here, per method; urllib3 must not add its own.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.trust_env = False  # no proxy or netrc credentials picked up from the host
-        return session
 
     def call(self, operation: Operation, tier: TierConfig, path: str,
              query: list[tuple[str, str]], body: dict[str, Any] | None) -> UpstreamResult:
