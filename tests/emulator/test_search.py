@@ -14,6 +14,7 @@ from emulator.tenant import Tenant
 from tests.emulator.conftest import Api
 
 Conforms = Callable[[requests.Response], None]
+pytestmark = pytest.mark.readonly_tenant
 
 
 def all_matching(api: Api, q: str) -> list[dict[str, Any]]:
