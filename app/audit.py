@@ -136,7 +136,7 @@ def changed_fields(body: Any, metadata_values: frozenset[str] = frozenset()
         names.append(name)
         if name not in SENSITIVE_FIELDS and name not in METADATA_FIELDS:
             values[name] = _safe_value(value)
-    return names, values
+    return sorted(names), values
 
 
 def outcome_of(status: int, out_of_scope: bool = False) -> str:
