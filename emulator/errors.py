@@ -70,6 +70,8 @@ ROLE_NOT_FOUND = "The role does not exist."
 
 RATE_LIMITED = "Global limit has been reached"
 _FORCED_MESSAGES = {
+    401: INVALID_TOKEN,
+    404: "Not Found",
     429: RATE_LIMITED,
     500: "An internal server error occurred",
     502: "Bad Gateway",
@@ -78,10 +80,20 @@ _FORCED_MESSAGES = {
 }
 
 
-def forced_failure(status: int, *, oauth: bool) -> Response:
-    """The body of an injected failure, in the envelope of the API that was hit."""
+_FORCED_CODES = {429: "too_many_requests", 403: "insufficient_scope"}
+_FORCED_OAUTH_ERRORS = {400: "invalid_request", 401: "access_denied", 403: "access_denied",
+                        429: "too_many_requests"}
+
+
+def forced_failure(status: int, *, oauth: bool, scopes: tuple[str, ...] = ()) -> Response:
+    """The body of an injected failure, in the envelope of the API that was hit.
+
+    ``scopes``: the operation's accepted scopes, for a realistic forced 403.
+    """
     message = _FORCED_MESSAGES.get(status, HTTPStatus(status).phrase)
+    if status == 403 and not oauth:
+        message = f"Insufficient scope, expected any of: {','.join(scopes)}"
     if oauth:
-        error = "too_many_requests" if status == 429 else "server_error"
+        error = _FORCED_OAUTH_ERRORS.get(status, "server_error")
         return oauth_response(status, error, message)
-    return management_response(status, message, "too_many_requests" if status == 429 else None)
+    return management_response(status, message, _FORCED_CODES.get(status))

@@ -18,7 +18,6 @@ MANAGEMENT_PREFIX = "/api/v2"
 # just one no test or benchmark should ever drain.
 GENEROUS_RATE = 10_000.0
 GENEROUS_BURST = 10_000
-FORCEABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass
@@ -47,9 +46,13 @@ class FaultInjector:
             self.token_bucket = TokenBucket(GENEROUS_RATE, GENEROUS_BURST)
 
     def fail_next(self, n: int, status: int, path_prefix: str = MANAGEMENT_PREFIX) -> None:
-        """Answer the next ``n`` matching requests with ``status`` and an Auth0 error body."""
-        if status not in FORCEABLE_STATUSES:
-            raise ValueError(f"status must be one of {sorted(FORCEABLE_STATUSES)}")
+        """Answer the next ``n`` matching requests with ``status`` and an Auth0 error body.
+
+        Meant for 429 and 5xx; any 4xx works too (401 "Invalid token", 403
+        insufficient scope, ...) to test how a client maps Auth0's refusals.
+        """
+        if not 400 <= int(status) <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
         with self._lock:
             self._failures.append(_Counted(int(n), path_prefix, int(status)))
 

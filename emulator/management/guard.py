@@ -87,7 +87,7 @@ def _before() -> Response | None:
     forced = faults.take_failure(request.path)
     if forced is not None:
         g.mgmt_forced = forced
-        return forced_failure(forced, oauth=False)
+        return forced_failure(forced, oauth=False, scopes=op.scopes if op else ())
     if op is None:
         return None  # routing answers 404/405
     if faults.take_unauthorized():

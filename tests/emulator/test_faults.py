@@ -121,9 +121,24 @@ def test_fail_next_on_token_endpoint(emu: EmulatorServer) -> None:
     assert requests.post(emu.url + "/oauth/token", data=data, timeout=5).status_code == 200
 
 
-def test_fail_next_rejects_other_statuses() -> None:
+@pytest.mark.parametrize("status,body", [
+    (401, {"statusCode": 401, "error": "Unauthorized", "message": "Invalid token"}),
+    (403, {"statusCode": 403, "error": "Forbidden",
+           "message": "Insufficient scope, expected any of: read:roles",
+           "errorCode": "insufficient_scope"}),
+    (404, {"statusCode": 404, "error": "Not Found", "message": "Not Found"}),
+], ids=["401", "403", "404"])
+def test_fail_next_with_client_errors(emu: EmulatorServer, api: Api, status: int,
+                                      body: dict[str, object]) -> None:
+    emu.tenant.faults.fail_next(1, status)
+    response = api("GET", "/roles")
+    assert (response.status_code, response.json()) == (status, body)
+
+
+@pytest.mark.parametrize("status", [200, 302, 600], ids=["200", "302", "600"])
+def test_fail_next_rejects_non_errors(status: int) -> None:
     with pytest.raises(ValueError):
-        FaultInjector().fail_next(1, 404)
+        FaultInjector().fail_next(1, status)
 
 
 def test_latency(emu: EmulatorServer, api: Api) -> None:
