@@ -92,6 +92,63 @@ def _gateway_paths() -> dict[str, Any]:
             "responses": {"200": json_ok, "401": _problem_ref(_PROBLEM_RESPONSES["401"])}}},
         "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
                              "responses": {"200": json_ok}}},
+        "/gateway/audit": {"get": _audit_doc()},
+    }
+
+
+def _audit_doc() -> dict[str, Any]:
+    """GET /gateway/audit (app/api/audit.py): filters, paging and the event shape."""
+    from ..audit import AUDIT_OPERATION, OUTCOMES
+    from ..catalog import BY_ID
+
+    def param(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+        return {"name": name, "in": "query", "required": False, "description": description,
+                "schema": schema}
+
+    time_schema = {"type": "string", "description": "ISO-8601 or epoch seconds"}
+    event = {"type": "object", "properties": {
+        "id": {"type": "string", "description": "Stream id (usable as a cursor)"},
+        "time": {"type": "string", "format": "date-time"}, "ts": {"type": "number"},
+        "request_id": {"type": "string"},
+        "actor": {"type": "object", "properties": {
+            "sub": {"type": ["string", "null"]}, "ip": {"type": ["string", "null"]},
+            "client_id": {"type": ["string", "null"]}}},
+        "operation": {"type": "string"}, "method": {"type": "string"},
+        "target": {"type": ["string", "null"]},
+        "fields": {"type": "array", "items": {"type": "string"}},
+        "values": {"type": "object", "description": "Values of non-sensitive fields only"},
+        "outcome": {"type": "string", "enum": list(OUTCOMES)}, "status": {"type": "integer"},
+        "reason": {"type": "string"}, "detail": {"type": "string"},
+        "tier": {"type": ["string", "null"]}}}
+    return {
+        "operationId": "gateway_audit", "summary": "Read the audit trail (newest first)",
+        "description": "Every write and every denied attempt. **Gateway permission:** "
+                       "`audit:read`.",
+        "security": [{"bearerAuth": []}], "x-gateway-permission": "audit:read",
+        "parameters": [
+            param("actor", "Subject (user id) of the caller", {"type": "string"}),
+            param("target", "User id acted on", {"type": "string"}),
+            param("operation", "Operation id", {"type": "string",
+                                                "enum": [*BY_ID, AUDIT_OPERATION]}),
+            param("outcome", "allowed, denied or failed", {"type": "string",
+                                                           "enum": list(OUTCOMES)}),
+            param("since", "Events at or after this time", time_schema),
+            param("until", "Events at or before this time", time_schema),
+            param("cursor", "next_cursor of the previous page", {"type": "string"}),
+            param("limit", "Events per page", {"type": "integer", "minimum": 1,
+                                               "maximum": 100, "default": 50}),
+        ],
+        "responses": {
+            "200": {"description": "A page of events", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {
+                    "events": {"type": "array", "items": event},
+                    "next_cursor": {"type": ["string", "null"]}}}}}},
+            "400": _problem_ref(_PROBLEM_RESPONSES["400"]),
+            "401": _problem_ref(_PROBLEM_RESPONSES["401"]),
+            "403": _problem_ref("The caller lacks audit:read."),
+            "429": _problem_ref("Rate limited (the caller's read limit)."),
+            "503": _problem_ref("The audit store (Redis) is unavailable."),
+        },
     }
 
 

@@ -232,3 +232,12 @@ def test_redis_loss_logs_only_never_500(make_guard_stack: Callable[..., Stack],
     reading = stack.call("carol", "GET", "/gateway/audit")
     assert reading.status_code == 503
     assert reading.json()["type"].endswith("/audit-unavailable")
+
+
+def test_audit_endpoint_is_in_the_openapi_document(gstack: Stack) -> None:
+    document = gstack.session.get(gstack.gateway.url + "/openapi.json", timeout=30).json()
+    operation = document["paths"]["/gateway/audit"]["get"]
+    assert operation["x-gateway-permission"] == "audit:read"
+    assert {p["name"] for p in operation["parameters"]} == \
+        {"actor", "target", "operation", "outcome", "since", "until", "cursor", "limit"}
+    assert {"200", "400", "401", "403", "503"} <= set(operation["responses"])
