@@ -9,7 +9,7 @@ errors and each worker's resident memory (RSS) at the start and end of the
 measured run, sampled every few seconds to show whether it stays flat.
 
     .venv/bin/python bench/load.py [--duration 60] [--concurrency 16] [--workers 2]
-        [--worker-class gthread|gevent] [--threads 8] [--mix me,user,search]
+        [--worker-class gthread|gevent] [--threads 16] [--mix me,user,search]
         [--upstream-latency 0.1]
 
 Mix entries: `me` (GET /gateway/me: token verification only), `user` (GET
@@ -180,7 +180,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread", choices=("gthread", "gevent"))
-    parser.add_argument("--threads", type=int, default=8, help="gthread threads per worker")
+    parser.add_argument("--threads", type=int, default=16, help="gthread threads per worker")
     parser.add_argument("--mix", default="me,user,search")
     parser.add_argument("--sample-every", type=float, default=5)
     parser.add_argument("--upstream-latency", type=float, default=0.0,

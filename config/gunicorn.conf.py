@@ -41,7 +41,7 @@ bind = os.environ.get("GUNICORN_BIND", "").strip() or f"0.0.0.0:{_int('PORT', 80
 workers = _int("WEB_CONCURRENCY", 2, 1, 64)
 # gthread: measured against gevent in docs/runtime.md (bench/load.py).
 worker_class = _choice("GUNICORN_WORKER_CLASS", "gthread", ("gthread", "gevent", "sync"))
-threads = _int("GUNICORN_THREADS", 8, 1, 256)
+threads = _int("GUNICORN_THREADS", 16, 1, 256)
 worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000, 1, 100000)  # gevent only
 backlog = _int("GUNICORN_BACKLOG", 2048, 64, 65535)
 # A worker silent for this long is killed and replaced. Above the slowest
