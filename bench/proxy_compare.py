@@ -1,0 +1,705 @@
+"""The gateway side by side with hand-written proxies, against one constant-time upstream.
+
+    .venv/bin/python bench/proxy_compare.py            # everything, ~3 minutes
+    .venv/bin/python bench/proxy_compare.py --serve 300  # start everything, print URLs, wait
+
+Starts on loopback:
+- nginx as the upstream "Auth0": a static JWKS (public half of an RSA key made
+  here), discovery, POST /oauth/token (a JWT-shaped token per tier, with the
+  tier's declared scopes) and GET /api/v2/users/... (one static user JSON with
+  x-ratelimit-* headers of a high limit) — constant time, no Python;
+- the gateway (config/gunicorn.conf.py, wsgi:app) with every guardrail on;
+- bench/proxies/lean.py: PyJWT + one pooled requests.Session;
+- bench/proxies/naive.py: the same with `requests.get` per request;
+all three under gunicorn with the same -w/-k/--threads/--keep-alive, then
+loads each of them and nginx directly with wrk (or a Python generator when wrk
+is missing) at each concurrency, after a warm-up, and prints one table plus
+the gateway's ratios against the issue's targets. User tokens are signed here
+with the same RSA key (RS256, iss, aud, exp, `permissions: ["users:read"]`), a
+small pool of distinct ones sent round robin. Everything started is stopped,
+and the Redis keys written (db 14, a unique prefix) deleted, on the way out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import dataclasses
+import http.client
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from cryptography.fernet import Fernet  # noqa: E402
+from joserfc import jwt  # noqa: E402
+from joserfc.jwk import RSAKey  # noqa: E402
+
+GATEWAY_AUDIENCE = "https://admin-gateway.bench/api"
+USER_ID = "auth0|65f0c0ffee0000000000b001"
+KID = "bench-key-1"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Tier -> (client id, declared scopes); the read tier serves GET /users/{id}.
+TIERS = {
+    "read": ("bench-read", "read:users read:roles read:logs_users"),
+    "write": ("bench-write", "update:users create:user_tickets"),
+    "admin": ("bench-admin", "create:users delete:users create:role_members "
+                             "delete:role_members delete:guardian_enrollments "
+                             "update:users_app_metadata"),
+}
+TARGETS = ("direct", "floor", "lean", "naive", "gateway")
+CLEAN_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+# The issue's targets.
+TARGET_VS_LEAN = 1.5
+TARGET_VS_NAIVE = 4.0
+
+USER = {
+    "user_id": USER_ID, "email": "bench.user@example.com", "email_verified": True,
+    "name": "Bench User", "nickname": "bench.user", "given_name": "Bench",
+    "family_name": "User", "picture": "https://s.gravatar.com/avatar/0000?s=480&r=pg&d=mp",
+    "created_at": "2024-03-12T09:15:00.000Z", "updated_at": "2025-01-07T16:02:11.123Z",
+    "identities": [{"connection": "Username-Password-Authentication",
+                    "user_id": USER_ID.split("|", 1)[1], "provider": "auth0",
+                    "isSocial": False}],
+    "app_metadata": {"department": "support"},
+    "user_metadata": {"locale": "en-GB", "theme": "dark"},
+    "last_ip": "192.0.2.10", "last_login": "2025-01-07T16:02:11.100Z", "logins_count": 42,
+    "blocked": False,
+}
+
+
+# --- keys and tokens ----------------------------------------------------------
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def management_token(scopes: str, now: int) -> str:
+    """JWT-shaped, never verified by anyone here: the gateway reads `exp` unverified."""
+    header = b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "mgmt"}).encode())
+    payload = b64url(json.dumps({"iss": "bench", "sub": "bench@clients", "aud": "mgmt",
+                                 "iat": now, "exp": now + 86400, "scope": scopes}).encode())
+    return f"{header}.{payload}.{b64url(b'not-a-signature')}"
+
+
+def user_tokens(key: RSAKey, issuer: str, count: int) -> list[str]:
+    now = int(time.time())
+    return [
+        jwt.encode({"alg": "RS256", "typ": "JWT", "kid": KID}, {
+            "iss": issuer, "sub": f"auth0|bench-caller-{i}", "aud": [GATEWAY_AUDIENCE],
+            "iat": now, "exp": now + 86400, "azp": "bench-panel",
+            "permissions": ["users:read"],
+            "https://admin-gateway.example.com/department": "support",
+        }, key)
+        for i in range(count)
+    ]
+
+
+# --- processes ----------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def nginx_quote(value: str) -> str:
+    """A single-quoted nginx string; JSON here has no quote, backslash or `$`."""
+    assert not any(c in value for c in "'\\$"), value
+    return f"'{value}'"
+
+
+def nginx_config(tmp: Path, port: int, jwks: dict[str, Any]) -> str:
+    base = f"http://127.0.0.1:{port}"
+    now = int(time.time())
+    discovery = {"issuer": base + "/", "jwks_uri": base + "/.well-known/jwks.json",
+                 "token_endpoint": base + "/oauth/token",
+                 "id_token_signing_alg_values_supported": ["RS256"]}
+    token_json = {
+        name: json.dumps({"access_token": management_token(scopes, now), "scope": scopes,
+                          "expires_in": 86400, "token_type": "Bearer"})
+        for name, (_, scopes) in TIERS.items()
+    }
+    # /oauth/token answers by client id: nginx only reads a body it proxies, so the
+    # request goes once through itself with the body in a header (mints are rare).
+    tier_map = "\n".join(f"        ~{client_id} {nginx_quote(token_json[name])};"
+                         for name, (client_id, _) in TIERS.items() if name != "read")
+    user_json = json.dumps(USER)
+    reset = now + 3600
+    user_directive = "user nobody nogroup;" if os.geteuid() == 0 else ""
+    return f"""
+{user_directive}
+worker_processes 1;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    keepalive_requests 10000000;
+    keepalive_timeout 75s;
+    default_type application/json;
+    map $http_x_bench_body $token_response {{
+{tier_map}
+        default {nginx_quote(token_json["read"])};
+    }}
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location = /.well-known/jwks.json {{ return 200 {nginx_quote(json.dumps(jwks))}; }}
+        location = /.well-known/openid-configuration {{
+            return 200 {nginx_quote(json.dumps(discovery))};
+        }}
+        location = /oauth/token {{
+            proxy_pass {base}/_token;
+            proxy_set_header X-Bench-Body $request_body;
+        }}
+        location = /_token {{ return 200 $token_response; }}
+        location /api/v2/users/ {{
+            add_header x-ratelimit-limit 1000000 always;
+            add_header x-ratelimit-remaining 999999 always;
+            add_header x-ratelimit-reset {reset} always;
+            return 200 {nginx_quote(user_json)};
+        }}
+    }}
+}}
+"""
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def wait_until_up(server: Server, path: str, deadline_s: float = 30.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise SystemExit(f"{server.name} exited with {server.process.returncode}; log:\n"
+                             + server.log.read_text(errors="replace")[-3000:])
+        try:
+            with urllib.request.urlopen(server.url + path, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{server.name} did not answer on {server.url} within {deadline_s:.0f} s")
+
+
+def server_pids(server: Server) -> list[int]:
+    """The master and its workers."""
+    master = server.process.pid
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    except OSError:
+        children = []
+    return [master, *map(int, children)]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time consumed so far by these processes (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
+def stop(server: Server) -> None:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+@contextmanager
+def started(name: str, argv: list[str], env: dict[str, str], port: int, tmp: Path,
+            probe: str) -> Iterator[Server]:
+    log = tmp / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL)
+    server = Server(name, f"http://127.0.0.1:{port}", process, log)
+    try:
+        wait_until_up(server, probe)
+        yield server
+    finally:
+        stop(server)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    workers: int
+    worker_class: str
+    threads: int
+    keepalive: int
+
+    def gunicorn_args(self) -> list[str]:
+        return ["-w", str(self.workers), "-k", self.worker_class, "--threads", str(self.threads),
+                "--keep-alive", str(self.keepalive)]
+
+    def describe(self) -> str:
+        return (f"gunicorn -w {self.workers} -k {self.worker_class} --threads {self.threads} "
+                f"--keep-alive {self.keepalive}")
+
+
+def gateway_env(base: dict[str, str], nginx_port: int, gateway_port: int, prefix: str,
+                runtime: Runtime) -> dict[str, str]:
+    env = dict(base)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py makes its own
+    env.update({
+        "AUTH0_DOMAIN": f"127.0.0.1:{nginx_port}", "AUTH0_SCHEME": "http",
+        "AUTH0_AUDIENCE": GATEWAY_AUDIENCE,
+        "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
+        "MGMT_TIERS": ",".join(TIERS),
+        "REDIS_URL": REDIS_URL, "REDIS_KEY_PREFIX": prefix,
+        # Every guardrail on, with limits the benchmark never reaches: each request
+        # still pays for the checks (the Redis round trips), none is refused.
+        "RATE_LIMITS_ENABLED": "true",
+        "RATE_LIMIT_READS": "10000000/minute", "RATE_LIMIT_WRITES": "10000000/minute",
+        "RATE_LIMIT_UNAUTHENTICATED": "10000000/minute",
+        "MGMT_PLAN": "enterprise", "MGMT_BUDGET_RATE": "10000", "MGMT_BUDGET_BURST": "100000",
+        "METRICS_ENABLED": "true",
+        "LOG_LEVEL": "WARNING", "LOG_FORMAT": "json",
+        "GUNICORN_BIND": f"127.0.0.1:{gateway_port}",
+        "WEB_CONCURRENCY": str(runtime.workers), "GUNICORN_WORKER_CLASS": runtime.worker_class,
+        "GUNICORN_THREADS": str(runtime.threads), "GUNICORN_KEEPALIVE": str(runtime.keepalive),
+        "GUNICORN_LOG_LEVEL": "warning",
+    })
+    for name, (client_id, scopes) in TIERS.items():
+        env[f"MGMT_TIER_{name.upper()}_CLIENT_ID"] = client_id
+        env[f"MGMT_TIER_{name.upper()}_CLIENT_SECRET"] = "bench-secret-" + uuid.uuid4().hex
+        env[f"MGMT_TIER_{name.upper()}_SCOPES"] = scopes
+    return env
+
+
+def proxy_env(base: dict[str, str], nginx_port: int) -> dict[str, str]:
+    upstream = f"http://127.0.0.1:{nginx_port}"
+    return {**base, "BENCH_UPSTREAM": upstream, "BENCH_AUDIENCE": GATEWAY_AUDIENCE,
+            "BENCH_ISSUER": upstream + "/", "BENCH_CLIENT_ID": TIERS["read"][0],
+            "BENCH_CLIENT_SECRET": "bench-secret-" + uuid.uuid4().hex, "LOG_LEVEL": "WARNING",
+            "BENCH_USER_JSON": json.dumps(USER)}
+
+
+def delete_redis_keys(prefix: str) -> int:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+        return int(client.delete(*keys)) if keys else 0
+    except redis.RedisError as exc:
+        print(f"warning: could not delete the benchmark's Redis keys ({type(exc).__name__})")
+        return 0
+    finally:
+        client.close()
+
+
+# --- load ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell:
+    target: str
+    concurrency: int
+    requests: int
+    rps: float
+    avg_ms: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    cpu_ms: float = 0.0  # CPU time of the target's processes per request (user + system)
+
+
+WRK_SCRIPT = """
+local tokens = {%s}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. tokens[(n %% #tokens) + 1]})
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH-RESULT %%d %%d %%.1f %%d %%d %%d\\n", summary.requests, summary.duration,
+    latency.mean, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def run_wrk(url: str, tokens: list[str], concurrency: int, seconds: float, script: Path,
+            target: str) -> Cell:
+    threads = min(2, concurrency)
+    argv = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "5s",
+            "-s", str(script), url]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=True)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCH-RESULT")), None)
+    if line is None:
+        raise SystemExit(f"wrk printed no result:\n{out.stdout}\n{out.stderr}")
+    count, duration_us, mean_us, p50_us, p99_us, errors = line.split()[1:]
+    return Cell(target, concurrency, int(count), int(count) / (int(duration_us) / 1e6),
+                float(mean_us) / 1000, int(p50_us) / 1000, int(p99_us) / 1000, int(errors))
+
+
+def run_python_load(url: str, tokens: list[str], concurrency: int, seconds: float,
+                    target: str) -> Cell:
+    """Keep-alive HTTP/1.1 connections, one thread each (slower than wrk: fallback only)."""
+    parsed = urllib.parse.urlsplit(url)
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    errors = [0] * concurrency
+    start_gate = threading.Barrier(concurrency + 1)
+    deadline = [0.0]
+
+    def worker(index: int) -> None:
+        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=5)
+        mine, n = latencies[index], index
+        start_gate.wait()
+        while time.perf_counter() < deadline[0]:
+            n += 1
+            headers = {"Authorization": "Bearer " + tokens[n % len(tokens)]}
+            began = time.perf_counter()
+            try:
+                conn.request("GET", parsed.path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    errors[index] += 1
+            except (OSError, http.client.HTTPException):
+                errors[index] += 1
+                conn.close()
+                conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=5)
+                continue
+            mine.append(time.perf_counter() - began)
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    deadline[0] = began + seconds
+    start_gate.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    every = sorted(x for mine in latencies for x in mine)
+    if not every:
+        return Cell(target, concurrency, 0, 0.0, 0.0, 0.0, 0.0, sum(errors))
+
+    def pct(p: float) -> float:
+        return every[min(len(every) - 1, int(p * len(every)))] * 1000
+
+    return Cell(target, concurrency, len(every), len(every) / elapsed,
+                statistics.fmean(every) * 1000, pct(0.5), pct(0.99), sum(errors))
+
+
+def check_answers(url: str, token: str, target: str) -> None:
+    """The target must answer 200 with the user JSON before it is worth measuring."""
+    request = urllib.request.Request(url, headers={"Authorization": "Bearer " + token})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise SystemExit(f"{target} answered {exc.code}: {exc.read()[:500]!r}") from None
+    if body != USER:
+        raise SystemExit(f"{target} answered an unexpected body: {str(body)[:300]}")
+
+
+# --- report -------------------------------------------------------------------
+
+
+def table(cells: list[Cell]) -> str:
+    lines = ["| target | concurrency | req/s | avg ms | p50 ms | p99 ms | CPU ms/req | requests "
+             "| errors |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for c in cells:
+        lines.append(f"| {c.target} | {c.concurrency} | {c.rps:,.0f} | {c.avg_ms:.2f} | "
+                     f"{c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.cpu_ms:.2f} | {c.requests:,} | "
+                     f"{c.errors} |")
+    return "\n".join(lines)
+
+
+def ratios(cells: list[Cell]) -> str:
+    by = {(c.target, c.concurrency): c for c in cells}
+    lines = ["| concurrency | gateway/lean req/s (target ≥ 1.5) | gateway/naive req/s "
+             "(target ≥ 4) | gateway avg ms vs lean (target ≤ at c=4) |",
+             "|---:|---:|---:|---:|"]
+    for conc in sorted({c.concurrency for c in cells}):
+        gateway, lean, naive = (by.get((t, conc)) for t in ("gateway", "lean", "naive"))
+        if gateway is None:
+            continue
+
+        def ratio(other: Cell | None, goal: float, gateway: Cell = gateway) -> str:
+            if other is None or not other.rps:
+                return "—"
+            value = gateway.rps / other.rps
+            return f"{value:.2f}× {'met' if value >= goal else 'NOT met'}"
+
+        latency = "—"
+        if lean is not None:
+            verdict = "met" if gateway.avg_ms <= lean.avg_ms else "NOT met"
+            latency = (f"{gateway.avg_ms:.2f} vs {lean.avg_ms:.2f}"
+                       + (f" {verdict}" if conc == 4 else ""))
+        lines.append(f"| {conc} | {ratio(lean, TARGET_VS_LEAN)} | "
+                     f"{ratio(naive, TARGET_VS_NAIVE)} | {latency} |")
+    return "\n".join(lines)
+
+
+# --- in-process profile ---------------------------------------------------------
+
+
+def profile_in_process(args: argparse.Namespace, tmp: Path, base_env: dict[str, str],
+                       nginx_port: int, prefix: str, tokens: list[str], path: str) -> int:
+    """Per-request cost of each app without gunicorn, wrk or thread contention."""
+    metrics_dir = tmp / "metrics"
+    metrics_dir.mkdir()
+    # As under gunicorn: prometheus_client reads this when first imported.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    runtime = Runtime(args.workers, args.worker_class, args.threads, args.keep_alive)
+    env = gateway_env(base_env, nginx_port, 0, prefix, runtime)
+    os.environ.update(proxy_env({}, nginx_port))
+    from app import create_app
+    from config.settings import load_settings
+
+    apps = {"gateway": create_app(load_settings(env))}
+    from bench.proxies import floor, lean
+
+    apps["lean"], apps["floor"] = lean.app, floor.app
+    clients = {name: app.test_client() for name, app in apps.items()}
+
+    def run(name: str, count: int) -> None:
+        client = clients[name]
+        headers = [{"Authorization": "Bearer " + token} for token in tokens]
+        for i in range(count):
+            response = client.get(path, headers=headers[i % len(headers)])
+            if response.status_code != 200:
+                raise SystemExit(f"{name} answered {response.status_code}: "
+                                 f"{response.data[:300]!r}")
+
+    print("in-process, one thread, Flask test client, warm caches; CPU time of this thread "
+          "(unaffected by other processes), best of 3 rounds:")
+    for name in ("floor", "lean", "gateway"):
+        run(name, 200)
+        best = min(_cpu_timed(lambda name=name: run(name, args.profile)) for _ in range(3))
+        print(f"  {name:8} {best / args.profile * 1e6:8.0f} µs CPU/request", flush=True)
+    if os.environ.get("BENCH_CPROFILE"):
+        import cProfile
+        import pstats
+
+        cpu_profile = cProfile.Profile(time.thread_time)
+        cpu_profile.runcall(run, "gateway", args.profile)
+        stats = pstats.Stats(cpu_profile).strip_dirs()
+        stats.sort_stats(os.environ["BENCH_CPROFILE"]).print_stats(60)
+        if os.environ.get("BENCH_CPROFILE_CALLERS"):
+            stats.print_callers(os.environ["BENCH_CPROFILE_CALLERS"])
+        return 0
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        print("pyinstrument is not installed: .venv/bin/pip install pyinstrument")
+        return 0
+    profiler = Profiler(interval=0.0002)
+    profiler.start()
+    run("gateway", args.profile)
+    profiler.stop()
+    print(profiler.output_text(unicode=True, color=False, short_mode=False))
+    return 0
+
+
+def _cpu_timed(action: Callable[[], None]) -> float:
+    began = time.thread_time()
+    action()
+    return time.thread_time() - began
+
+
+# --- main ---------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn -w for all three")
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn --threads")
+    parser.add_argument("--keep-alive", type=int, default=5, help="gunicorn --keep-alive")
+    parser.add_argument("--concurrency", default="4,16", help="comma-separated")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before each")
+    parser.add_argument("--tokens", type=int, default=8, help="distinct caller tokens")
+    parser.add_argument("--targets", default=",".join(TARGETS),
+                        help=f"subset of {','.join(TARGETS)}")
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--json", type=Path, help="also write the cells here")
+    parser.add_argument("--profile", type=int, metavar="REQUESTS",
+                        help="no gunicorn: time the gateway, lean and floor apps in-process "
+                             "(Flask test client, one thread, warm caches) and profile the "
+                             "gateway over this many requests with pyinstrument")
+    parser.add_argument("--serve", type=float, metavar="SECONDS",
+                        help="start everything, print URLs and a token, wait this long, stop "
+                             "(for py-spy; no measurement)")
+    return parser.parse_args()
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    # `timeout` and process managers send SIGTERM: unwind so that everything is stopped
+    # and the Redis keys are deleted.
+    raise SystemExit(128 + signum)
+
+
+def main() -> int:
+    args = parse_args()
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    targets = [t for t in args.targets.split(",") if t]
+    unknown = sorted(set(targets) - set(TARGETS))
+    if unknown:
+        raise SystemExit(f"unknown target(s): {', '.join(unknown)}")
+    concurrencies = [int(c) for c in args.concurrency.split(",") if c]
+    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                      else None)
+    if nginx is None:
+        raise SystemExit("nginx is missing: apt-get install -y nginx wrk")
+    wrk = shutil.which("wrk")
+    loadgen = args.loadgen if args.loadgen != "auto" else ("wrk" if wrk else "python")
+    if loadgen == "wrk" and not wrk:
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    runtime = Runtime(args.workers, args.worker_class, args.threads, args.keep_alive)
+
+    key = RSAKey.generate_key(2048, parameters={"kid": KID, "use": "sig", "alg": "RS256"},
+                              private=True)
+    jwks = {"keys": [key.as_dict(private=False)]}
+    prefix = f"agwbench-{uuid.uuid4().hex[:12]}:"
+    # A clean environment, as in a container: nothing from this shell (gateway settings,
+    # REQUESTS_CA_BUNDLE & co., which make requests stat files per call) leaks in.
+    base_env = {k: v for k, v in os.environ.items() if k in CLEAN_ENV}
+    nginx_port, gateway_port = free_port(), free_port()
+    proxy_ports = {name: free_port() for name in ("floor", "lean", "naive")}
+    issuer = f"http://127.0.0.1:{nginx_port}/"
+    tokens = user_tokens(key, issuer, args.tokens)
+    path = "/api/v2/users/" + urllib.parse.quote(USER_ID, safe="")
+
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="agw-bench-")))
+        tmp.chmod(0o755)  # nginx workers run as nobody when we are root
+        stack.callback(lambda: print(f"deleted {delete_redis_keys(prefix)} Redis key(s) "
+                                     f"under {prefix}"))
+        (tmp / "nginx.conf").write_text(nginx_config(tmp, nginx_port, jwks))
+        servers: dict[str, Server] = {}
+        servers["direct"] = stack.enter_context(started(
+            "nginx", [nginx, "-e", "stderr", "-p", str(tmp), "-c", str(tmp / "nginx.conf")],
+            dict(base_env), nginx_port, tmp, "/.well-known/jwks.json"))
+        if "gateway" in targets and args.profile is None:
+            servers["gateway"] = stack.enter_context(started(
+                "gateway", [gunicorn, "-c", "config/gunicorn.conf.py", "wsgi:app"],
+                gateway_env(base_env, nginx_port, gateway_port, prefix, runtime),
+                gateway_port, tmp, "/healthz"))
+        if args.profile is not None:
+            return profile_in_process(args, tmp, base_env, nginx_port, prefix, tokens, path)
+        for name, port in proxy_ports.items():
+            if name in targets:
+                servers[name] = stack.enter_context(started(
+                    name, [gunicorn, *runtime.gunicorn_args(), "-b", f"127.0.0.1:{port}",
+                           "--log-level", "warning", f"bench.proxies.{name}:app"],
+                    proxy_env(base_env, nginx_port), port, tmp, "/"))
+        for name in targets:
+            check_answers(servers[name].url + path, tokens[0], name)
+
+        if args.serve is not None:
+            print(f"upstream (nginx): {servers['direct'].url}")
+            for name in targets:
+                pids = subprocess.run(["pgrep", "-P", str(servers[name].process.pid)],
+                                      capture_output=True, text=True).stdout.split()
+                print(f"{name}: {servers[name].url}{path}  (master {servers[name].process.pid}"
+                      f", workers {' '.join(pids) or '-'})")
+            print(f"token: {tokens[0]}")
+            print(f"serving for {args.serve:g} s (Ctrl-C stops)", flush=True)
+            try:
+                time.sleep(args.serve)
+            except KeyboardInterrupt:
+                pass
+            return 0
+
+        script = tmp / "tokens.lua"
+        script.write_text(WRK_SCRIPT % ", ".join(f'"{t}"' for t in tokens))
+        header = (f"{runtime.describe()} for gateway, lean and naive (gateway: "
+                  f"config/gunicorn.conf.py via WEB_CONCURRENCY/GUNICORN_*); upstream nginx "
+                  f"1 worker; load: {loadgen}"
+                  + (" -t2" if loadgen == "wrk" else "")
+                  + f", {args.duration:g} s per cell after {args.warmup:g} s warm-up, "
+                  f"{len(tokens)} caller tokens round robin; LOG_LEVEL=WARNING everywhere; "
+                  f"{os.cpu_count()} CPUs shared by all; Python {platform.python_version()}")
+        print(header, flush=True)
+        cells: list[Cell] = []
+        for conc in concurrencies:
+            for name in targets:
+                url = servers[name].url + path
+
+                def measure(seconds: float, name: str = name, url: str = url,
+                            conc: int = conc) -> Cell:
+                    if loadgen == "wrk":
+                        return run_wrk(url, tokens, conc, seconds, script, name)
+                    return run_python_load(url, tokens, conc, seconds, name)
+
+                if args.warmup > 0:
+                    measure(args.warmup)
+                pids = server_pids(servers[name])
+                cpu_before = cpu_seconds(pids)
+                cell = measure(args.duration)
+                cpu = cpu_seconds(pids) - cpu_before
+                cell = dataclasses.replace(
+                    cell, cpu_ms=cpu / cell.requests * 1000 if cell.requests else 0.0)
+                cells.append(cell)
+                print(f"  {name:8} c={conc:<3} {cell.rps:9,.0f} req/s  avg {cell.avg_ms:6.2f} ms"
+                      f"  p99 {cell.p99_ms:6.2f} ms  CPU {cell.cpu_ms:5.2f} ms/req  errors "
+                      f"{cell.errors}", flush=True)
+        print()
+        print(header)
+        print()
+        print(table(cells))
+        print()
+        print(ratios(cells))
+        if args.json:
+            args.json.write_text(json.dumps({"header": header,
+                                             "cells": [c.__dict__ for c in cells]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
