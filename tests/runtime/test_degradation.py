@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 import requests
 
 from tests.runtime.procs import free_port
@@ -47,8 +46,6 @@ def test_redis_down_requests_keep_working(fresh_emulator: Any,
     assert "redispassword" not in text
 
 
-@pytest.mark.xfail(strict=True, reason="app/guards/ratelimit.py _rate_limited raises IndexError "
-                   "(scope 'unknown') when the in-memory fallback limit trips: 500, not 429")
 def test_redis_down_limits_fall_back_to_memory(fresh_emulator: Any,
                                                make_gateway: Callable[..., LiveServer]) -> None:
     tenant = fresh_emulator.tenant
