@@ -1,6 +1,11 @@
 """Readiness probes for the gateway's own dependencies, registered by `runtime.init_app`.
 
 - `redis`: one PING (the token cache, locks, limits, budget and audit live there).
+- `jwks`: the signing keys for end-user tokens have been fetched. Until they
+  have, the probe asks the JWKS cache for a key (which fetches, paced by the
+  cache's own cool-down); once they have, it never asks again: the cache keeps
+  the last good keys through later fetch failures, so a process that once
+  loaded them can always verify tokens signed with them.
 - `management_token`: at least one credential tier holds a usable Management
   API token (in this process or in Redis); if none does, mint one for the
   least-privileged tier, so the first /readyz warms the cache instead of the
@@ -32,6 +37,26 @@ def redis_probe(app: Flask) -> Probe:
         started = time.perf_counter()
         redis_conn.redis_client(app).ping()
         return ProbeResult(True, f"ping {1000 * (time.perf_counter() - started):.1f} ms")
+
+    return probe
+
+
+def jwks_probe(app: Flask) -> Probe:
+    loaded = threading.Event()
+
+    def probe() -> ProbeResult:
+        if loaded.is_set():
+            return ProbeResult(True, "signing keys loaded")
+        from ..auth import authenticator
+        from ..auth.jwks import JwksUnavailable
+
+        try:
+            # No key has this kid: the lookup only makes the cache fetch if it never has.
+            authenticator().jwks.key("")
+        except JwksUnavailable:
+            return ProbeResult(False, "signing keys could not be fetched yet")
+        loaded.set()
+        return ProbeResult(True, "signing keys loaded")
 
     return probe
 

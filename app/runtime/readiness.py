@@ -90,8 +90,9 @@ def readyz() -> tuple[Response, int]:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    from .probes import management_token_probe, redis_probe
+    from .probes import jwks_probe, management_token_probe, redis_probe
 
     register_probe(app, "redis", redis_probe(app))
+    register_probe(app, "jwks", jwks_probe(app))
     if settings.tiers:
         register_probe(app, "management_token", management_token_probe(app))

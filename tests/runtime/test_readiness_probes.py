@@ -45,3 +45,28 @@ def test_failed_mint_makes_it_not_ready_and_is_not_retried_at_once(
     assert sum(tenant.tokens_issued.values()) == 0
     for secret in (c.client_secret for c in tenant.clients.values()):
         assert secret not in first.text
+
+
+def test_jwks_probe_fetches_once_then_never_again(
+        fresh_emulator: Any, make_gateway: Callable[..., LiveServer]) -> None:
+    tenant = fresh_emulator.tenant
+    server = make_gateway(fresh_emulator)
+    assert tenant.jwks_fetches == 0
+    for _ in range(3):
+        response = requests.get(server.url + "/readyz", timeout=10)
+        assert response.json()["checks"]["jwks"] == {"ok": True, "detail": "signing keys loaded"}
+    assert tenant.jwks_fetches == 1
+    # The keys it loaded verify real tokens without another fetch.
+    me = requests.get(server.url + "/gateway/me", timeout=10, headers={
+        "Authorization": f"Bearer {tenant.issue_user_token('alice')}"})
+    assert me.status_code == 200 and tenant.jwks_fetches == 1
+
+
+def test_jwks_probe_not_ready_while_keys_cannot_be_fetched(
+        fresh_emulator: Any, make_gateway: Callable[..., LiveServer]) -> None:
+    server = make_gateway(fresh_emulator)
+    fresh_emulator.stop()
+    response = requests.get(server.url + "/readyz", timeout=10)
+    assert response.status_code == 503
+    assert response.json()["checks"]["jwks"] == {
+        "ok": False, "detail": "signing keys could not be fetched yet"}
