@@ -13,7 +13,7 @@ from emulator.errors import USER_NOT_FOUND, ManagementError
 from emulator.management.guard import query
 from emulator.management.present import paged
 from emulator.management.user_updates import bad_body, now_iso
-from emulator.management.users import _validated_body
+from emulator.management.users import validated_body
 
 
 def _require_user(user_id: str) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def delete_user_blocks(id: str) -> ResponseReturnValue:
 
 def post_password_change() -> ResponseReturnValue:
     t = tenant()
-    body = _validated_body()
+    body = validated_body()
     with t.lock:
         if "user_id" in body:
             user = _require_user(str(body["user_id"]))
@@ -68,7 +68,7 @@ def post_password_change() -> ResponseReturnValue:
 
 def post_verification_email() -> ResponseReturnValue:
     t = tenant()
-    body = _validated_body()
+    body = validated_body()
     with t.lock:
         user = _require_user(str(body["user_id"]))
         if not user.get("email"):

@@ -41,7 +41,7 @@ def _body() -> Any:
     return body
 
 
-def _validated_body(allow_additional: bool | None = None) -> dict[str, Any]:
+def validated_body(allow_additional: bool | None = None) -> dict[str, Any]:
     op = current_operation()
     assert op is not None
     return validate_body(op, _body(), allow_additional=allow_additional)
@@ -77,7 +77,7 @@ def get_user(id: str) -> ResponseReturnValue:
 
 def patch_user(id: str) -> ResponseReturnValue:
     t = tenant()
-    body = _validated_body(allow_additional=True)
+    body = validated_body(allow_additional=True)
     unknown = [k for k in body if k not in PATCH_FIELDS]
     if unknown:
         # The spec allows extra properties here, Auth0 itself does not.
@@ -103,7 +103,7 @@ def delete_user(id: str) -> ResponseReturnValue:
 
 def post_users() -> ResponseReturnValue:
     t = tenant()
-    body = _validated_body()
+    body = validated_body()
     with t.lock:
         user = create_user(t, body)
         return jsonify(user_document(user, caller().scopes)), 201
@@ -118,7 +118,7 @@ def get_user_roles(id: str) -> ResponseReturnValue:
 
 
 def _role_ids(t: Tenant) -> list[str]:
-    roles: list[str] = _validated_body()["roles"]
+    roles: list[str] = validated_body()["roles"]
     missing = [r for r in roles if r not in t.roles]
     if missing:
         raise ManagementError(404, ROLE_NOT_FOUND, "inexistent_role")
