@@ -27,6 +27,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from app.observability import configure_logging
 from config.settings import Settings
 
 FRAGMENT = 16
@@ -60,7 +61,10 @@ def capture_gateway_logs(tee: bool = False) -> Iterator[io.StringIO]:
     root = logging.getLogger()
     handlers = [h for h in root.handlers if getattr(h, "_admin_gateway", False)]
     if not handlers:
-        raise RuntimeError("create the gateway app first: it installs the log handler")
+        # Before any app exists (a session fixture): install the handler the apps
+        # will reuse; create_app then only sets its level and format.
+        configure_logging("INFO", "json")
+        handlers = [h for h in root.handlers if getattr(h, "_admin_gateway", False)]
     capture = io.StringIO()
     previous: list[tuple[logging.StreamHandler[Any], Any]] = []
     for handler in handlers:
