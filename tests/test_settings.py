@@ -18,10 +18,11 @@ def valid_env(**changes: str | None) -> dict[str, str]:
         "MGMT_TIERS": "read,write",
         "MGMT_TIER_READ_CLIENT_ID": "readclient",
         "MGMT_TIER_READ_CLIENT_SECRET": SECRET,
-        "MGMT_TIER_READ_SCOPES": "read:users read:roles",
+        "MGMT_TIER_READ_SCOPES": "read:users read:roles read:logs_users",
         "MGMT_TIER_WRITE_CLIENT_ID": "writeclient",
         "MGMT_TIER_WRITE_CLIENT_SECRET": SECRET,
-        "MGMT_TIER_WRITE_SCOPES": "update:users",
+        "MGMT_TIER_WRITE_SCOPES": "update:users create:users delete:users create:user_tickets "
+                                  "delete:guardian_enrollments",
         "TOKEN_CACHE_KEY": KEY,
     }
     for name, value in changes.items():
@@ -40,7 +41,8 @@ def test_valid_environment_loads_with_typed_defaults() -> None:
     assert settings.jwt_algorithms == ("RS256",)
     assert settings.jwt_leeway_seconds == 30
     assert [t.name for t in settings.tiers] == ["read", "write"]
-    assert settings.tier("read").scopes == frozenset({"read:users", "read:roles"})
+    assert settings.tier("read").scopes == frozenset({"read:users", "read:roles",
+                                                      "read:logs_users"})
     assert settings.cors_origins == ()
 
 
