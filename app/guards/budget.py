@@ -26,10 +26,11 @@ exactly that long: first come, first served across the fleet, no polling.
 Longer waits are refused with 429 and `Retry-After`.
 
 Our bucket holds `burst - reserve` tokens (reserve = 10% of the burst, at least
-1 when the burst is above 1): Auth0's bucket then always keeps `reserve` tokens
-that absorb network jitter (a request that reaches Auth0 a few milliseconds
-"early" relative to its refill still finds a token), which is what makes zero
-Auth0 429s possible at full rate.
+1 when the burst is above 1) and refills at 95% of Auth0's rate: Auth0's bucket
+then keeps `reserve` tokens that absorb jitter (a request that reaches Auth0
+"early" relative to its refill still finds a token), and a reserve lost to a
+long stall grows back by itself. That is what makes zero Auth0 429s possible
+at nearly the full rate.
 
 Learning from Auth0 (`learn`, the after_response hook):
 - a 429 drains the bucket until Auth0's `Retry-After` (else `x-ratelimit-reset`):
@@ -70,6 +71,9 @@ from .breaker import Breaker
 log = logging.getLogger("admin_gateway.budget")
 
 RESERVE_FRACTION = 0.1
+# Refill a little slower than Auth0: a reserve lost to a long stall (a request sent
+# late lets Auth0's bucket hit its cap and waste refill) grows back by itself.
+RATE_FACTOR = 0.95
 MAX_DRAIN_SECONDS = 60.0
 IDLE_TTL_SECONDS = 120
 
@@ -148,9 +152,14 @@ class Bucket:
     def capacity(self) -> int:
         return self.burst - self.reserve
 
+    @property
+    def gateway_rate(self) -> float:
+        return self.rate * RATE_FACTOR
+
     def describe(self) -> str:
-        return (f"{self.name}: {self.rate:g}/s ({self.rate * 60:g}/min), Auth0 burst "
-                f"{self.burst}, gateway burst {self.capacity} (reserve {self.reserve})")
+        return (f"{self.name}: Auth0 {self.rate:g}/s ({self.rate * 60:g}/min) burst "
+                f"{self.burst}; gateway {self.gateway_rate:g}/s burst {self.capacity} "
+                f"(reserve {self.reserve})")
 
 
 ESSENTIALS_GROUPS = {
@@ -242,7 +251,7 @@ class FleetBudget:
         self.max_wait = settings.mgmt_budget_wait_seconds
         processes = max(1, settings.mgmt_budget_fallback_processes)
         self.local = {
-            name: LocalBucket(b.rate / processes, max(1.0, b.capacity / processes))
+            name: LocalBucket(b.gateway_rate / processes, max(1.0, b.capacity / processes))
             for name, b in plan.buckets.items()}
         self.breaker = Breaker("budget")
         self._scripts: tuple[Any, Any] | None = None
@@ -252,7 +261,7 @@ class FleetBudget:
         return redis_key(self.settings, "budget", bucket.name)
 
     def _ttl_ms(self, bucket: Bucket) -> str:
-        return str(int((bucket.capacity / bucket.rate + self.max_wait + MAX_DRAIN_SECONDS
+        return str(int((bucket.capacity / bucket.gateway_rate + self.max_wait + MAX_DRAIN_SECONDS
                         + IDLE_TTL_SECONDS) * 1000))
 
     def _script(self, index: int) -> Any:
@@ -270,7 +279,7 @@ class FleetBudget:
             try:
                 allowed, wait, tokens = self._script(0)(
                     keys=[self._key(bucket)],
-                    args=[repr(bucket.rate), str(bucket.capacity), repr(self.max_wait),
+                    args=[repr(bucket.gateway_rate), str(bucket.capacity), repr(self.max_wait),
                           self._ttl_ms(bucket)])
                 self.breaker.succeeded()
                 return bool(int(allowed)), float(wait), float(tokens)
@@ -282,7 +291,7 @@ class FleetBudget:
         if self.breaker.closed:
             try:
                 self._script(1)(keys=[self._key(bucket)],
-                                args=[repr(bucket.rate), str(bucket.capacity), repr(cap),
+                                args=[repr(bucket.gateway_rate), str(bucket.capacity), repr(cap),
                                       self._ttl_ms(bucket)])
                 self.breaker.succeeded()
                 return
@@ -314,7 +323,7 @@ class FleetBudget:
             wait = min(MAX_DRAIN_SECONDS, max(1 / bucket.rate, retry_after_seconds(response)))
             log.warning("Auth0 answered 429 on %s; holding the %s budget for %.2f s",
                         operation.operation_id, bucket.name, wait)
-            self._clamp(bucket, -wait * bucket.rate)
+            self._clamp(bucket, -wait * bucket.gateway_rate)
             return
         remaining = _int_header(response, "x-ratelimit-remaining")
         if remaining is None:
@@ -326,7 +335,7 @@ class FleetBudget:
         estimate = self._estimates.get(bucket.name)
         believed = (bucket.capacity if estimate is None else
                     min(bucket.capacity,
-                        estimate.tokens + (time.monotonic() - estimate.at) * bucket.rate))
+                        estimate.tokens + (time.monotonic() - estimate.at) * bucket.gateway_rate))
         if cap < believed:
             self._clamp(bucket, cap)
 
