@@ -292,6 +292,9 @@ def audit_response(response: Response) -> Response:
         if call is not None:
             body: Any = call.request.body
             target = target_user_id(call)
+            if target is None and isinstance(call.response, dict) and status < 300:
+                created = call.response.get("user_id")  # POST /users: the new user
+                target = created if isinstance(created, str) else None
             tier = call.tier.name if call.tier else None
         else:
             body = _request_body()

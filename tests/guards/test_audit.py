@@ -98,6 +98,7 @@ def test_no_secrets_in_events_or_logs(gstack: Stack, events: Events,
     assert ticket.status_code == 201, ticket.text
     event = _event(events, created)
     assert "password" in event["fields"] and "password" not in event["values"]
+    assert event["target"] == created.json()["user_id"]
     stream = json.dumps(events())
     logged = "\n".join(json.dumps(getattr(r, "audit", {})) + r.getMessage()
                        for r in caplog.records if r.name == "admin_gateway.audit")

@@ -137,3 +137,18 @@ def test_limits_hold_across_gunicorn_workers(fresh_emulator: Any, redis_url: str
                                          "Connection": "close"}).status_code
                     for _ in range(6)]
     assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+def test_unauthenticated_key_is_the_address_proxyfix_trusts(
+        make_guard_stack: Callable[..., Stack]) -> None:
+    stack = make_guard_stack(RATE_LIMIT_UNAUTHENTICATED="2/minute", PROXY_FIX_X_FOR="1")
+
+    def anonymous(forwarded: str) -> int:
+        return requests.get(stack.gateway.url + "/gateway/me", timeout=30,
+                            headers={"X-Forwarded-For": forwarded}).status_code
+
+    assert [anonymous("198.51.100.1") for _ in range(3)] == [401, 401, 429]
+    # Another client behind the proxy has its own counter...
+    assert anonymous("198.51.100.2") == 401
+    # ...and a spoofed left-most entry does not make a new client: the proxy's hop counts.
+    assert anonymous("203.0.113.77, 198.51.100.1") == 429
