@@ -101,7 +101,7 @@ def test_three_times_the_limit_gives_zero_auth0_429s_and_near_full_use(
     assert {status for status, _, _ in results} <= {200, 429}
     assert all(retry for status, _, retry in results if status == 429)
     # Near-full use: what the limit allows over the window, give or take the reserve.
-    assert upstream.count(200) >= 0.8 * (RATE * duration + BURST)
+    assert upstream.count(200) >= 0.75 * (RATE * duration + BURST)
 
 
 def test_an_auth0_429_holds_the_whole_fleet(fresh_emulator: Any,

@@ -82,6 +82,16 @@ def test_fields_without_app_metadata_still_scoped(gstack: Stack) -> None:
         assert gstack.tenant.users[user["user_id"]]["app_metadata"]["department"] == "support"
 
 
+def test_excluding_app_metadata_still_scoped(gstack: Stack) -> None:
+    response = gstack.call("alice", "GET", "/api/v2/users", params={
+        "fields": "app_metadata,identities", "include_fields": "false", "per_page": "100"})
+    assert response.status_code == 200, response.text
+    users = response.json()
+    assert users and not any("app_metadata" in u or "identities" in u for u in users)
+    for user in users:
+        assert gstack.tenant.users[user["user_id"]]["app_metadata"]["department"] == "support"
+
+
 def test_unrestricted_permission_sees_every_department(gstack: Stack) -> None:
     users = gstack.call("carol", "GET", "/api/v2/users", params={"per_page": "100"}).json()
     assert len({u["app_metadata"]["department"] for u in users}) > 1
