@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 from emulator import context, fault_hooks
 from emulator.errors import management_response
 from emulator.management import api, guard
-from emulator.routes import dev, discovery, oauth
+from emulator.routes import browser_cors, dev, discovery, login, oauth
 from emulator.tenant import Tenant
 
 
@@ -23,6 +23,8 @@ def create_emulator_app(tenant: Tenant) -> Flask:
     app.register_blueprint(discovery.bp)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(dev.bp)
+    app.register_blueprint(login.bp)
+    browser_cors.install(app)
     api.install(app)
     app.register_error_handler(HTTPException, _http_error)
     return app

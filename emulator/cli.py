@@ -1,6 +1,6 @@
 """``admin-gateway emulator serve|token``: run the emulator, get tokens from it.
 
-    serve --port 8787 [--host 127.0.0.1] [--seed 7]
+    serve --port 8787 [--host 127.0.0.1] [--seed 7] [--panel-origin http://localhost:5173]
     token --user alice [--url http://127.0.0.1:8787] [--profile rfc9068] [--expires-in 3600]
 """
 
@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1",
                        help="keep it on loopback: /emulator/* mints tokens for anyone")
     serve.add_argument("--seed", type=int, default=7, help="seed of the demo tenant")
+    serve.add_argument("--panel-origin", action="append", default=[],
+                       help="origin of an admin panel that may log in (repeatable)")
     token = commands.add_parser("token", help="print an access token for a demo user")
     token.add_argument("--user", required=True, help="alias (alice, bob, carol, dave, erin) "
                        "or user_id")
@@ -41,11 +43,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        return serve(args.host, args.port, args.seed)
+        return serve(args.host, args.port, args.seed, args.panel_origin)
     return token(args.url, args.user, args.profile, args.expires_in, args.org_id)
 
 
-def serve(host: str, port: int, seed: int) -> int:
+def serve(host: str, port: int, seed: int, panel_origins: list[str] | None = None) -> int:
     from emulator.server import EmulatorServer
     from emulator.tenant import Tenant
 
@@ -58,6 +60,8 @@ def serve(host: str, port: int, seed: int) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     with EmulatorServer(Tenant.demo(seed), host=host, port=port) as server:
         t = server.tenant
+        for origin in panel_origins or ():
+            t.allow_panel_origin(origin)
         lines = [
             f"Auth0 tenant emulator listening on {server.url}",
             f"  issuer               {t.issuer}",
@@ -65,6 +69,8 @@ def serve(host: str, port: int, seed: int) -> int:
             f"  management audience  {t.management_audience}",
             f"  gateway audience     {t.gateway_audience}",
             f"  M2M clients          {', '.join(sorted(t.clients))}",
+            f"  admin panel client   {t.panel_client_id} (origins: "
+            f"{', '.join(t.spa_clients[t.panel_client_id].web_origins) or 'none'})",
             f"  client secrets       GET {server.url}/emulator/clients (new on every start)",
             f"  user tokens          admin-gateway emulator token --url {server.url} "
             "--user alice|bob|carol|dave|erin",

@@ -17,6 +17,7 @@ from typing import Any
 from emulator import jws, tokens
 from emulator.faults import FaultInjector
 from emulator.keys import KeyRing, SigningKey
+from emulator.login import LoginState, SpaApplication
 from emulator.models import Client, Connection, Organization, RecordedRequest, Role
 
 GATEWAY_AUDIENCE = "https://admin-gateway.example.com/api"
@@ -69,6 +70,10 @@ class Tenant:
         self.jobs: list[dict[str, Any]] = []
         self._minted: dict[str, str] = {}  # jti -> client_id of Management tokens
         self._revoked_jtis: set[str] = set()
+        # The admin panel's login (emulator/login.py); not part of snapshots, like keys.
+        self.spa_clients: dict[str, SpaApplication] = {
+            self.panel_client_id: SpaApplication(self.panel_client_id, "Admin Panel")}
+        self.login = LoginState()
         self.reset_counters()
 
     @classmethod
@@ -146,6 +151,11 @@ class Tenant:
     def connection_named(self, name: str) -> Connection | None:
         with self.lock:
             return next((c for c in self.connections.values() if c.name == name), None)
+
+    def allow_panel_origin(self, origin: str) -> None:
+        """Allowed callback URL, logout URL and web origin of the admin panel."""
+        with self.lock:
+            self.spa_clients[self.panel_client_id].allow_origin(origin)
 
     # -- M2M clients ----------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 
 from emulator.context import tenant
 from emulator.errors import oauth_response
+from emulator.routes import user_grants
 
 bp = Blueprint("oauth", __name__)
 
@@ -82,6 +83,10 @@ def token() -> ResponseReturnValue:
     if grant_type not in KNOWN_GRANTS:
         return oauth_response(400, "unsupported_grant_type",
                               f"Unsupported grant type: {grant_type}")
+    spa = t.spa_clients.get(str(params.get("client_id", "")))
+    if spa is not None:
+        # A public client (the admin panel): no secret, PKCE instead (user_grants.py).
+        return user_grants.exchange(t, spa, grant_type, params)
     basic_id, basic_secret = _basic_credentials()
     client_id = basic_id or params.get("client_id")
     secret = basic_secret if basic_id else params.get("client_secret")
