@@ -16,27 +16,45 @@ from cryptography.fernet import Fernet
 from app import create_app
 from config.settings import Settings, load_settings
 from tests.support.redis_helpers import delete_prefix, real_redis_url, unique_prefix
+from tests.support.secret_watch import SecretWatch, capture_gateway_logs
 from tests.support.servers import LiveServer
 
 CACHE_KEY = Fernet.generate_key().decode()
 
 
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[Any]:
-    """One emulator for read-mostly tests. Tests that mutate the tenant use `fresh_emulator`."""
+@pytest.fixture(scope="session", autouse=True)
+def secret_watch() -> Iterator[SecretWatch]:
+    """Suite-wide: no token, client secret or cache key ever appears in a gateway log line.
+
+    Every token the emulators sign and every secret the settings hold is recorded;
+    everything the gateway's log handler wrote during the whole run is searched
+    for them at the end.
+    """
+    watch = SecretWatch()
+    with capture_gateway_logs(tee=True) as logs:
+        yield watch
+    watch.assert_absent_from(logs.getvalue(), "the gateway logs of the whole test run")
+
+
+def _emulator_server(watch: SecretWatch) -> Any:
     from emulator.server import EmulatorServer
     from emulator.tenant import Tenant
 
-    with EmulatorServer(Tenant.demo()) as server:
+    tenant = Tenant.demo()
+    watch.watch_tenant(tenant)
+    return EmulatorServer(tenant)
+
+
+@pytest.fixture(scope="session")
+def emulator(secret_watch: SecretWatch) -> Iterator[Any]:
+    """One emulator for read-mostly tests. Tests that mutate the tenant use `fresh_emulator`."""
+    with _emulator_server(secret_watch) as server:
         yield server
 
 
 @pytest.fixture
-def fresh_emulator() -> Iterator[Any]:
-    from emulator.server import EmulatorServer
-    from emulator.tenant import Tenant
-
-    with EmulatorServer(Tenant.demo()) as server:
+def fresh_emulator(secret_watch: SecretWatch) -> Iterator[Any]:
+    with _emulator_server(secret_watch) as server:
         yield server
 
 
@@ -64,11 +82,13 @@ def gateway_env(emulator: Any, redis_url: str, prefix: str, **overrides: str) ->
 
 
 @pytest.fixture
-def make_settings(emulator: Any, redis_url: str, redis_prefix: str
+def make_settings(emulator: Any, redis_url: str, redis_prefix: str, secret_watch: SecretWatch
                   ) -> Callable[..., Settings]:
     def make(emulator_server: Any = None, **overrides: str) -> Settings:
-        return load_settings(gateway_env(emulator_server or emulator, redis_url, redis_prefix,
-                                         **overrides))
+        settings = load_settings(gateway_env(emulator_server or emulator, redis_url,
+                                             redis_prefix, **overrides))
+        secret_watch.add_settings(settings)
+        return settings
     return make
 
 
