@@ -16,8 +16,9 @@ expired token counts as unauthenticated: otherwise garbage tokens would be an
 unlimited way to make the gateway verify signatures.
 
 Responses carry flask-limiter's `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
-`X-RateLimit-Reset` (UTC epoch seconds, as Auth0's own `x-ratelimit-*`) and, on a
-429, `Retry-After` in seconds; the 429 is problem+json. /healthz, /readyz,
+`X-RateLimit-Reset` (UTC epoch seconds, as Auth0's own `x-ratelimit-*`), the IETF
+draft's `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds from
+now) and, on a 429, `Retry-After` in seconds; the 429 is problem+json. /healthz, /readyz,
 /metrics, /openapi.json and /docs are never limited.
 
 Counters live in Redis under REDIS_KEY_PREFIX + "ratelimit", so every instance
@@ -33,6 +34,8 @@ burst a fixed window allows at its boundary.
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -145,11 +148,23 @@ def _rate_limited(exc: RateLimitExceeded) -> Response:
         type_=problem_type("rate-limited"), extra={"limit": str(exc.limit.limit)})
 
 
-def _drop_stray_retry_after(response: Response) -> Response:
+def _finish_headers(response: Response) -> Response:
     # flask-limiter writes Retry-After on every limited response; it only means
     # something on 429 and 503 (RFC 9110 §10.2.3).
     if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
+    # The IETF draft's RateLimit-* fields beside flask-limiter's X-RateLimit-*:
+    # same limit and remaining, but the reset as seconds from now, not an epoch.
+    reset = response.headers.get("X-RateLimit-Reset")
+    if reset is not None:
+        response.headers["RateLimit-Limit"] = response.headers.get("X-RateLimit-Limit", "")
+        response.headers["RateLimit-Remaining"] = response.headers.get(
+            "X-RateLimit-Remaining", "")
+        try:
+            response.headers["RateLimit-Reset"] = str(max(0, math.ceil(float(reset)
+                                                                       - time.time())))
+        except ValueError:
+            pass
     return response
 
 
@@ -167,7 +182,7 @@ def init_app(app: Flask, settings: Settings) -> Limiter | None:
         return limit_for_request(settings)[0]
 
     # Registered before the limiter so that it runs after the limiter's header injection.
-    app.after_request(_drop_stray_retry_after)
+    app.after_request(_finish_headers)
     limiter = Limiter(
         caller_key,
         default_limits=[Limit(provider, key_function=caller_key, scope=scope, shared=True)],

@@ -40,6 +40,10 @@ def test_reads_are_limited_per_subject_with_headers(make_guard_stack: Callable[.
     assert [r.headers["X-RateLimit-Limit"] for r in seen] == ["3", "3", "3"]
     assert [r.headers["X-RateLimit-Remaining"] for r in seen] == ["2", "1", "0"]
     assert all(int(r.headers["X-RateLimit-Reset"]) > 1_600_000_000 for r in seen)
+    # The IETF draft fields: same numbers, reset in seconds from now.
+    assert [r.headers["RateLimit-Limit"] for r in seen] == ["3", "3", "3"]
+    assert [r.headers["RateLimit-Remaining"] for r in seen] == ["2", "1", "0"]
+    assert all(0 <= int(r.headers["RateLimit-Reset"]) <= 61 for r in seen)
     assert "Retry-After" not in seen[0].headers
     body = _assert_429(_get(stack.gateway.url, "/api/v2/roles", alice))
     assert "read requests" in body["detail"]
