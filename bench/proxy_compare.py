@@ -283,7 +283,7 @@ class Runtime:
 
 
 def gateway_env(base: dict[str, str], nginx_port: int, gateway_port: int, prefix: str,
-                runtime: Runtime) -> dict[str, str]:
+                runtime: Runtime, overrides: list[str]) -> dict[str, str]:
     env = dict(base)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py makes its own
     env.update({
@@ -309,6 +309,11 @@ def gateway_env(base: dict[str, str], nginx_port: int, gateway_port: int, prefix
         env[f"MGMT_TIER_{name.upper()}_CLIENT_ID"] = client_id
         env[f"MGMT_TIER_{name.upper()}_CLIENT_SECRET"] = "bench-secret-" + uuid.uuid4().hex
         env[f"MGMT_TIER_{name.upper()}_SCOPES"] = scopes
+    for override in overrides:
+        name, sep, value = override.partition("=")
+        if not sep:
+            raise SystemExit(f"--gateway-env wants NAME=VALUE, got {override!r}")
+        env[name] = value
     return env
 
 
@@ -494,7 +499,7 @@ def profile_in_process(args: argparse.Namespace, tmp: Path, base_env: dict[str, 
     # As under gunicorn: prometheus_client reads this when first imported.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     runtime = Runtime(args.workers, args.worker_class, args.threads, args.keep_alive)
-    env = gateway_env(base_env, nginx_port, 0, prefix, runtime)
+    env = gateway_env(base_env, nginx_port, 0, prefix, runtime, args.gateway_env)
     os.environ.update(proxy_env({}, nginx_port))
     from app import create_app
     from config.settings import load_settings
@@ -526,8 +531,9 @@ def profile_in_process(args: argparse.Namespace, tmp: Path, base_env: dict[str, 
 
         cpu_profile = cProfile.Profile(time.thread_time)
         cpu_profile.runcall(run, "gateway", args.profile)
-        stats = pstats.Stats(cpu_profile).strip_dirs()
-        stats.sort_stats(os.environ["BENCH_CPROFILE"]).print_stats(60)
+        stats = pstats.Stats(cpu_profile)
+        stats.sort_stats(os.environ["BENCH_CPROFILE"]).print_stats(
+            os.environ.get("BENCH_CPROFILE_FILTER", ""), 60)
         if os.environ.get("BENCH_CPROFILE_CALLERS"):
             stats.print_callers(os.environ["BENCH_CPROFILE_CALLERS"])
         return 0
@@ -566,6 +572,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--targets", default=",".join(TARGETS),
                         help=f"subset of {','.join(TARGETS)}")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument("--gateway-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a gateway setting (repeatable), e.g. "
+                             "RATE_LIMITS_ENABLED=false to see what a guardrail costs")
     parser.add_argument("--json", type=Path, help="also write the cells here")
     parser.add_argument("--profile", type=int, metavar="REQUESTS",
                         help="no gunicorn: time the gateway, lean and floor apps in-process "
@@ -628,7 +637,8 @@ def main() -> int:
         if "gateway" in targets and args.profile is None:
             servers["gateway"] = stack.enter_context(started(
                 "gateway", [gunicorn, "-c", "config/gunicorn.conf.py", "wsgi:app"],
-                gateway_env(base_env, nginx_port, gateway_port, prefix, runtime),
+                gateway_env(base_env, nginx_port, gateway_port, prefix, runtime,
+                            args.gateway_env),
                 gateway_port, tmp, "/healthz"))
         if args.profile is not None:
             return profile_in_process(args, tmp, base_env, nginx_port, prefix, tokens, path)
@@ -664,7 +674,9 @@ def main() -> int:
                   + (" -t2" if loadgen == "wrk" else "")
                   + f", {args.duration:g} s per cell after {args.warmup:g} s warm-up, "
                   f"{len(tokens)} caller tokens round robin; LOG_LEVEL=WARNING everywhere; "
-                  f"{os.cpu_count()} CPUs shared by all; Python {platform.python_version()}")
+                  f"{os.cpu_count()} CPUs shared by all; Python {platform.python_version()}"
+                  + (f"; gateway overrides: {' '.join(args.gateway_env)}"
+                     if args.gateway_env else ""))
         print(header, flush=True)
         cells: list[Cell] = []
         for conc in concurrencies:
