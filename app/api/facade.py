@@ -69,13 +69,14 @@ def handle(operation: Operation, path_params: dict[str, str]) -> Response:
     try:
         for guard in GUARDS:
             guard(call)
-        settings = current_app.config["SETTINGS"]
-        call.tier = choose_tier(operation, fields, settings.tiers)
-        result = management_client_of(current_app).call(
-            operation, call.tier, upstream_path(operation, validated.path),
-            validated.upstream_query(), validated.body)
-        call.status = result.status
-        call.response = filter_response(result.body)
+        if call.status is None:  # a guard that already fetched the answer sets it
+            settings = current_app.config["SETTINGS"]
+            call.tier = choose_tier(operation, fields, settings.tiers)
+            result = management_client_of(current_app).call(
+                operation, call.tier, upstream_path(operation, validated.path),
+                validated.upstream_query(), validated.body)
+            call.status, call.response = result.status, result.body
+        call.response = filter_response(call.response)
     except Problem as problem:
         call.status, call.problem = problem.code, problem.title
         raise
@@ -83,8 +84,8 @@ def handle(operation: Operation, path_params: dict[str, str]) -> Response:
         for observe in OBSERVERS:
             observe(call)
     if call.response is None:
-        return Response(status=result.status)
-    return Response(json.dumps(call.response), status=result.status, mimetype="application/json")
+        return Response(status=call.status)
+    return Response(json.dumps(call.response), status=call.status, mimetype="application/json")
 
 
 def _view(operation: Operation) -> Callable[..., Response]:

@@ -2,7 +2,9 @@
 
 A `Call` is one facade request after authentication and validation. Guards run
 before the upstream call (rate limits, delegated scope, escalation checks) and
-raise a Problem to stop it; observers see every finished call, successful or
+raise a Problem to stop it, or, when they had to fetch exactly what the caller
+asked for anyway, set `status` and `response` to answer it without a second
+Management API call; observers see every finished call, successful or
 not (the audit trail). Both are plain lists so that each guardrail module
 registers itself without the facade knowing it.
 """

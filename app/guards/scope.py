@@ -46,7 +46,9 @@ from ..auth.policy import Locator
 from ..auth.principal import Principal
 from ..catalog import PERMISSIONS
 from ..errors import Problem
+from ..management.tiers import choose_tier
 from ..observability import redact
+from ..state import settings
 from . import lucene
 from .context import management_read, policy_section
 
@@ -60,6 +62,7 @@ _USER_FIELD_RE = re.compile(r"^app_metadata(\.[A-Za-z0-9_]+)+$")
 SEARCH = "get_users"
 BY_EMAIL = "get_users-by-email"
 CREATE = "post_users"
+GET_USER = "get_users_by_id"
 
 
 @dataclass(frozen=True)
@@ -260,12 +263,25 @@ def _check_target(call: Call, restriction: Restriction) -> None:
     target = target_user_id(call)
     if target is None:
         return
-    user = management_read("get_users_by_id", {"id": target},
-                           [("fields", f"user_id,{SCOPE_ROOT}"), ("include_fields", "true")]).body
+    reading_the_user = call.operation.operation_id == GET_USER
+    if reading_the_user:
+        # The check needs the very user the caller asked for: fetch it once, with the
+        # caller's own fields (plus app_metadata), and let it be the answer.
+        _ensure_scope_field(call)
+        query = call.request.upstream_query()
+    else:
+        query = [("fields", f"user_id,{SCOPE_ROOT}"), ("include_fields", "true")]
+    result = management_read(GET_USER, {"id": target}, query)
+    user = result.body
     call.notes["target_user"] = user
     if not restriction.admits(user):
         call.notes["out_of_scope"] = True
         raise user_not_found()
+    if reading_the_user:
+        if call.notes.get("scope_strip_field") and isinstance(user, dict):
+            user = {k: v for k, v in user.items() if k != SCOPE_ROOT}
+        call.tier = choose_tier(call.operation, (), settings().tiers)
+        call.status, call.response = result.status, user
 
 
 def _check_scope_fields(call: Call, restriction: Restriction) -> None:

@@ -174,6 +174,24 @@ def test_single_user_inside_scope_works(gstack: Stack) -> None:
     assert response.status_code == 200, response.text
 
 
+@pytest.mark.parametrize("fields", [None, "user_id,name", "app_metadata"],
+                         ids=["all-fields", "fields-without-app-metadata", "only-app-metadata"])
+def test_reading_one_user_in_scope_costs_one_management_call(gstack: Stack,
+                                                             fields: str | None) -> None:
+    params = {"fields": fields} if fields else {}
+    response = gstack.call("alice", "GET", f"/api/v2/users/{gstack.user('dave')}",
+                           params=params)
+    assert response.status_code == 200, response.text
+    user = response.json()
+    # What the caller asked for, no more (app_metadata was only added for the check).
+    if fields:
+        assert set(user) == set(fields.split(","))
+    else:
+        assert user["user_id"] == gstack.user("dave") and "identities" in user
+    (entry,) = gstack.upstream()
+    assert (entry.method, entry.route) == ("GET", "/api/v2/users/{id}")
+
+
 def test_patch_cannot_move_a_user_out_of_scope(gstack: Stack) -> None:
     token = token_for(gstack, "bob", permissions=ALL_BUT_SCOPE)
     response = call_with(gstack, token, "PATCH", f"/api/v2/users/{gstack.user('dave')}",
