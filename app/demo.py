@@ -4,7 +4,9 @@ Starts the Auth0 tenant emulator, finds a Redis (REDIS_URL if set, else a
 private `redis-server` on a free port, else an embedded fake Redis), builds the
 gateway's settings from the emulator's tenant (ephemeral TOKEN_CACHE_KEY), runs
 the gateway and prints curl lines with tokens for a read-only user (role A,
-"Support Reader") and an editor (role B, "Support Editor").
+"Support Reader") and an editor (role B, "Support Editor"). Where Node.js is
+installed it also builds (when stale) and serves the reference admin panel,
+logged in through the emulator (app/panel_server.py, docs/panel.md).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from cryptography.fernet import Fernet
 from werkzeug.serving import make_server
 
 from config.settings import ConfigError, load_settings
+
+from .panel_server import PanelConfig, PanelServer, ensure_built
 
 DEMO_TIERS = {"read": "gateway-read", "write": "gateway-write", "admin": "gateway-admin"}
 
@@ -118,10 +122,17 @@ def run_demo(gateway_port: int, emulator_port: int = 0) -> int:
 
     from . import create_app
 
+    dist, panel_problem = ensure_built()
+    panel = PanelServer(dist) if dist is not None else None
     with EmulatorServer(Tenant.demo(), port=emulator_port) as emulator, \
-            demo_redis() as (redis_url, redis_what):
+            demo_redis() as (redis_url, redis_what), panel or contextlib.nullcontext():
         cache_key = Fernet.generate_key().decode()
         env = {**os.environ, **demo_environment(emulator.tenant, redis_url, cache_key)}
+        if panel is not None:
+            # The panel's origin may log in at the tenant and call the gateway (CORS).
+            emulator.tenant.allow_panel_origin(panel.url)
+            env["CORS_ORIGINS"] = ",".join(filter(None, (os.environ.get("CORS_ORIGINS"),
+                                                          panel.url)))
         try:
             settings = load_settings(env)
         except ConfigError as exc:
@@ -135,10 +146,17 @@ def run_demo(gateway_port: int, emulator_port: int = 0) -> int:
                   f"try `make demo DEMO_PORT=8081` or `admin-gateway demo --port 8081`")
             return 2
         gateway = f"http://127.0.0.1:{server.server_port}"
+        if panel is not None:
+            panel.start(PanelConfig(domain=emulator.url, clientId=emulator.tenant.panel_client_id,
+                                    audience=emulator.tenant.gateway_audience,
+                                    gatewayUrl=gateway, title="Admin panel (demo)"))
+            panel_line = f"{panel.url}   (React; log in as alice, bob, carol, dave or erin)"
+        else:
+            panel_line = f"not served: {panel_problem}"
         reader = emulator.tenant.issue_user_token("alice", expires_in=8 * 3600)
         editor = emulator.tenant.issue_user_token("bob", expires_in=8 * 3600)
         print(_banner(gateway, emulator.url, redis_what, reader, editor,
-                      emulator.tenant.user_id("dave")))
+                      emulator.tenant.user_id("dave"), panel_line))
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -149,10 +167,11 @@ def run_demo(gateway_port: int, emulator_port: int = 0) -> int:
 
 
 def _banner(gateway: str, emulator: str, redis_what: str, reader: str, editor: str,
-            some_user: str) -> str:
+            some_user: str, panel_line: str) -> str:
     quoted = some_user.replace("|", "%7C")
     return f"""
 admin-gateway demo is running (Ctrl-C stops everything)
+  panel     {panel_line}
   gateway   {gateway}   (OpenAPI: {gateway}/openapi.json, docs: {gateway}/docs)
   emulator  {emulator}   (a fake Auth0 tenant with a few hundred users)
   redis     {redis_what}

@@ -1,0 +1,337 @@
+// One user: profile, metadata, roles, permissions, brute-force blocks, recent logs,
+// and the actions /gateway/me allows (edit, block/unblock, password ticket,
+// verification email, roles, delete).
+
+import { useState } from "react";
+
+import { userPath } from "./api.js";
+import { may, useAccess } from "./access.js";
+import {
+  ActionButton, Badge, Loading, Problem, formatDate, initials, useLoad,
+} from "./components.jsx";
+import EditProfile from "./EditProfile.jsx";
+import { navigate } from "./router.js";
+
+const PROFILE_ROWS = [
+  ["user_id", "User id"],
+  ["email", "Email"],
+  ["email_verified", "Email verified"],
+  ["username", "Username"],
+  ["nickname", "Nickname"],
+  ["given_name", "Given name"],
+  ["family_name", "Family name"],
+  ["phone_number", "Phone"],
+  ["created_at", "Created"],
+  ["updated_at", "Updated"],
+  ["last_login", "Last login"],
+  ["last_ip", "Last IP"],
+  ["logins_count", "Logins"],
+  ["multifactor", "MFA"],
+];
+
+function show(name, value) {
+  if (value === undefined || value === null || value === "") return "–";
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (Array.isArray(value)) return value.join(", ") || "–";
+  if (/_at$|last_login/.test(name)) return formatDate(value);
+  return String(value);
+}
+
+export default function UserDetail({ api, userId }) {
+  const access = useAccess();
+  const path = userPath(userId);
+  const user = useLoad(() => api.get(path), [api, path]);
+  const [editing, setEditing] = useState(false);
+  const [notice, setNotice] = useState(null);
+  const [actionError, setActionError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+
+  async function act(work, success) {
+    setBusy(true);
+    setNotice(null);
+    setActionError(null);
+    try {
+      const result = await work();
+      setNotice(typeof success === "function" ? success(result) : success);
+      return result;
+    } catch (error) {
+      setActionError(error);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (user.loading && !user.data) return <Loading what="Loading user" />;
+  if (user.error) {
+    return (
+      <section>
+        <p><a href="#/users">← Users</a></p>
+        <Problem error={user.error} />
+      </section>
+    );
+  }
+  const u = user.data;
+  const canPatch = may(access, "updateUser");
+  const canBlock = canPatch && access.has("users:block");
+  const canTicket = may(access, "passwordTicket");
+  const canVerify = may(access, "verificationEmail");
+  const canDelete = may(access, "deleteUser");
+
+  const setBlocked = (blocked) => act(
+    () => api.send("PATCH", path, { blocked }),
+    blocked ? "User blocked." : "User unblocked.",
+  ).then((result) => result && user.reload());
+
+  return (
+    <section className="detail">
+      <p><a href="#/users">← Users</a></p>
+      <header className="user-head">
+        <span className="avatar large" aria-hidden="true">{initials(u.name || u.email)}</span>
+        <div>
+          <h1 data-testid="user-name">{u.name || u.user_id}</h1>
+          <p className="muted">{u.email} · <code>{u.user_id}</code></p>
+          <p>
+            {u.blocked ? <Badge kind="danger">blocked</Badge> : <Badge kind="ok">active</Badge>}
+            {u.email_verified ? <Badge kind="ok">email verified</Badge>
+              : <Badge kind="warn">email not verified</Badge>}
+            {u.app_metadata?.department ? <Badge kind="info">{u.app_metadata.department}</Badge> : null}
+          </p>
+        </div>
+      </header>
+
+      <div className="actions" aria-label="Actions">
+        {access.show(canPatch) ? (
+          <ActionButton allowed={canPatch} disabled={busy}
+                        onClick={() => { setEditing(true); setNotice(null); }}>
+            Edit profile
+          </ActionButton>
+        ) : null}
+        {access.show(canBlock) ? (
+          <ActionButton allowed={canBlock} disabled={busy}
+                        className={u.blocked ? "" : "danger"}
+                        onClick={() => setBlocked(!u.blocked)}>
+            {u.blocked ? "Unblock" : "Block"}
+          </ActionButton>
+        ) : null}
+        {access.show(canTicket) ? (
+          <ActionButton allowed={canTicket} disabled={busy} onClick={() => act(
+            () => api.send("POST", "/api/v2/tickets/password-change", { user_id: u.user_id }),
+            (result) => ({ text: "Password-change ticket created. Send this link to the user:",
+                           link: result?.ticket }),
+          )}>Reset password</ActionButton>
+        ) : null}
+        {access.show(canVerify) ? (
+          <ActionButton allowed={canVerify} disabled={busy} onClick={() => act(
+            () => api.send("POST", "/api/v2/jobs/verification-email", { user_id: u.user_id }),
+            (result) => `Verification email queued (job ${result?.id || "?"}).`,
+          )}>Resend verification email</ActionButton>
+        ) : null}
+        {access.show(canDelete) ? (
+          confirmDelete ? (
+            <span className="confirm">
+              Delete {u.email || u.user_id} for good?{" "}
+              <ActionButton allowed={canDelete} className="danger" disabled={busy} onClick={() => act(
+                () => api.send("DELETE", path),
+                "User deleted.",
+              ).then((result) => {
+                setConfirmDelete(false);
+                if (result !== undefined) navigate(["users"]);
+              })}>Yes, delete</ActionButton>{" "}
+              <button type="button" onClick={() => setConfirmDelete(false)}>Cancel</button>
+            </span>
+          ) : (
+            <ActionButton allowed={canDelete} className="danger" disabled={busy}
+                          onClick={() => setConfirmDelete(true)}>Delete user</ActionButton>
+          )
+        ) : null}
+        {!canPatch && !canTicket && !canVerify && !canDelete ? (
+          <span className="muted" data-testid="read-only">Read-only: your role may not change users.</span>
+        ) : null}
+      </div>
+
+      {notice ? (
+        <div className="notice" role="status" data-testid="notice">
+          {typeof notice === "string" ? notice : (
+            <>{notice.text} <code className="ticket">{notice.link}</code></>
+          )}
+        </div>
+      ) : null}
+      <Problem error={actionError} onDismiss={() => setActionError(null)} />
+
+      {editing ? (
+        <EditProfile api={api} user={u} onCancel={() => setEditing(false)}
+                     onSaved={() => { setEditing(false); setNotice("Profile saved."); user.reload(); }} />
+      ) : null}
+
+      <div className="grid">
+        <article className="card">
+          <h2>Profile</h2>
+          <dl className="profile">
+            {PROFILE_ROWS.map(([name, label]) => (
+              <div key={name}><dt>{label}</dt><dd>{show(name, u[name])}</dd></div>
+            ))}
+            <div><dt>Connections</dt>
+              <dd>{(u.identities || []).map((i) => i.connection).join(", ") || "–"}</dd></div>
+          </dl>
+        </article>
+        <article className="card">
+          <h2>Metadata</h2>
+          <h3>user_metadata</h3>
+          <pre className="json">{JSON.stringify(u.user_metadata || {}, null, 2)}</pre>
+          <h3>app_metadata</h3>
+          <pre className="json">{JSON.stringify(u.app_metadata || {}, null, 2)}</pre>
+        </article>
+        <Roles api={api} userId={u.user_id} />
+        <Permissions api={api} userId={u.user_id} />
+        <Blocks api={api} userId={u.user_id} />
+      </div>
+      <Logs api={api} userId={u.user_id} />
+    </section>
+  );
+}
+
+function Roles({ api, userId }) {
+  const access = useAccess();
+  const path = `${userPath(userId)}/roles`;
+  const roles = useLoad(() => (may(access, "getRoles") ? api.get(path) : Promise.resolve(null)),
+    [api, path, access]);
+  const canAssign = may(access, "assignRoles") && may(access, "listRoles");
+  const canRemove = may(access, "removeRoles");
+  const allRoles = useLoad(() => (access.show(canAssign) && may(access, "listRoles")
+    ? api.get("/api/v2/roles") : Promise.resolve([])), [api, access, canAssign]);
+  const [choice, setChoice] = useState("");
+  const [error, setError] = useState(null);
+
+  async function change(method, roleId) {
+    setError(null);
+    try {
+      await api.send(method, path, { roles: [roleId] });
+      setChoice("");
+      roles.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+
+  if (!may(access, "getRoles")) return null;
+  const held = roles.data || [];
+  const assignable = (allRoles.data || []).filter((r) => !held.some((h) => h.id === r.id));
+  return (
+    <article className="card" data-testid="roles">
+      <h2>Roles</h2>
+      <Problem error={roles.error || error} onDismiss={error ? () => setError(null) : undefined} />
+      {roles.loading && !roles.data ? <Loading /> : null}
+      {roles.data && held.length === 0 ? <p className="muted">No roles.</p> : null}
+      <ul className="plain">
+        {held.map((role) => (
+          <li key={role.id}>
+            <strong>{role.name}</strong> <span className="muted">{role.description}</span>
+            {access.show(canRemove) ? (
+              <> <ActionButton allowed={canRemove} className="small"
+                               onClick={() => change("DELETE", role.id)}>Remove</ActionButton></>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+      {access.show(canAssign) ? (
+        <form className="inline-form" onSubmit={(event) => {
+          event.preventDefault();
+          if (choice) change("POST", choice);
+        }}>
+          <select value={choice} aria-label="Role to assign"
+                  onChange={(event) => setChoice(event.target.value)}>
+            <option value="">Choose a role…</option>
+            {assignable.map((role) => <option key={role.id} value={role.id}>{role.name}</option>)}
+          </select>{" "}
+          <ActionButton allowed={canAssign} type="submit" className="small">Assign</ActionButton>
+        </form>
+      ) : null}
+    </article>
+  );
+}
+
+function Permissions({ api, userId }) {
+  const access = useAccess();
+  const path = `${userPath(userId)}/permissions`;
+  const result = useLoad(() => (may(access, "getPermissions") ? api.get(path) : Promise.resolve(null)),
+    [api, path, access]);
+  if (!may(access, "getPermissions")) return null;
+  return (
+    <article className="card" data-testid="permissions">
+      <h2>Permissions</h2>
+      <Problem error={result.error} />
+      {result.loading && !result.data ? <Loading /> : null}
+      {result.data && result.data.length === 0 ? <p className="muted">No permissions.</p> : null}
+      <ul className="plain tags">
+        {(result.data || []).map((p) => (
+          <li key={`${p.resource_server_identifier}:${p.permission_name}`}>
+            <code title={p.resource_server_identifier}>{p.permission_name}</code>
+          </li>
+        ))}
+      </ul>
+    </article>
+  );
+}
+
+function Blocks({ api, userId }) {
+  const access = useAccess();
+  const path = `/api/v2/user-blocks/${encodeURIComponent(userId)}`;
+  const result = useLoad(() => (may(access, "getBlocks") ? api.get(path) : Promise.resolve(null)),
+    [api, path, access]);
+  const [error, setError] = useState(null);
+  const canClear = may(access, "clearBlocks");
+  const blocks = result.data?.blocked_for || [];
+  if (!may(access, "getBlocks") || (!result.error && blocks.length === 0)) return null;
+  return (
+    <article className="card">
+      <h2>Brute-force blocks</h2>
+      <Problem error={result.error || error} />
+      <ul className="plain">
+        {blocks.map((b, i) => (
+          <li key={i}>{b.identifier} from <code>{b.ip}</code>
+            {b.connection ? <span className="muted"> ({b.connection})</span> : null}</li>
+        ))}
+      </ul>
+      {access.show(canClear) ? (
+        <ActionButton allowed={canClear} className="small" onClick={() => api.send("DELETE", path)
+          .then(() => result.reload(), setError)}>Clear blocks</ActionButton>
+      ) : null}
+    </article>
+  );
+}
+
+function Logs({ api, userId }) {
+  const access = useAccess();
+  const path = `${userPath(userId)}/logs`;
+  const result = useLoad(() => (may(access, "getLogs")
+    ? api.get(path, { per_page: 10, page: 0, sort: "date:-1" }) : Promise.resolve(null)),
+  [api, path, access]);
+  if (!may(access, "getLogs")) return null;
+  const logs = result.data || [];
+  return (
+    <article className="card wide" data-testid="logs">
+      <h2>Recent logs</h2>
+      <Problem error={result.error} />
+      {result.loading && !result.data ? <Loading /> : null}
+      {result.data && logs.length === 0 ? <p className="muted">No log events.</p> : null}
+      {logs.length ? (
+        <table>
+          <thead><tr><th>Date</th><th>Type</th><th>Description</th><th>IP</th><th>Application</th></tr></thead>
+          <tbody>
+            {logs.map((log) => (
+              <tr key={log.log_id}>
+                <td>{formatDate(log.date)}</td>
+                <td><code>{log.type}</code></td>
+                <td>{log.description}</td>
+                <td>{log.ip}</td>
+                <td>{log.client_name}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </article>
+  );
+}

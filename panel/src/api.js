@@ -1,0 +1,94 @@
+// The gateway client: bearer token from the Auth0 SDK, JSON in and out, and every
+// failure as a GatewayError carrying the RFC 9457 problem the gateway answered.
+
+import { useAuth0 } from "@auth0/auth0-react";
+import { useCallback, useMemo } from "react";
+
+export class GatewayError extends Error {
+  constructor(problem) {
+    super(problem.detail || problem.title);
+    this.problem = problem;
+  }
+}
+
+function problemFrom(response, data, text) {
+  const requestId = response.headers.get("X-Request-ID");
+  if (data && typeof data === "object" && (data.title || data.detail)) {
+    return { ...data, status: data.status || response.status,
+             request_id: data.request_id || requestId };
+  }
+  // Not problem+json (a proxy in between, say): keep what can be shown.
+  return {
+    title: response.statusText || `HTTP ${response.status}`,
+    status: response.status,
+    detail: (data && (data.message || data.error_description)) || text.slice(0, 300),
+    request_id: requestId,
+  };
+}
+
+export async function callGateway(baseUrl, token, method, path, { query, body } = {}) {
+  const url = new URL(baseUrl + path);
+  for (const [name, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") {
+      url.searchParams.set(name, String(value));
+    }
+  }
+  const headers = { Authorization: `Bearer ${token}`, Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+    });
+  } catch (error) {
+    throw new GatewayError({
+      title: "The gateway cannot be reached",
+      status: 0,
+      detail: `${error.message} (${url.origin}). Is it running, and does its CORS_ORIGINS ` +
+        `include ${window.location.origin}?`,
+    });
+  }
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) throw new GatewayError(problemFrom(response, data, text));
+  return data;
+}
+
+// Wraps SDK failures (login_required, consent_required, ...) as problems too.
+function authProblem(error) {
+  return new GatewayError({
+    title: "Cannot get an access token",
+    status: 401,
+    detail: error.error_description || error.message || String(error),
+  });
+}
+
+export function useGateway(config) {
+  const { getAccessTokenSilently } = useAuth0();
+  const call = useCallback(async (method, path, options) => {
+    let token;
+    try {
+      token = await getAccessTokenSilently();
+    } catch (error) {
+      throw authProblem(error);
+    }
+    return callGateway(config.gatewayUrl, token, method, path, options);
+  }, [config.gatewayUrl, getAccessTokenSilently]);
+  return useMemo(() => ({
+    call,
+    get: (path, query) => call("GET", path, { query }),
+    send: (method, path, body) => call(method, path, { body }),
+  }), [call]);
+}
+
+export const userPath = (userId) => `/api/v2/users/${encodeURIComponent(userId)}`;
