@@ -42,7 +42,16 @@ def endpoints_markdown() -> str:
     return "\n".join(lines)
 
 
+def problems_markdown() -> str:
+    from .errors import PROBLEM_TYPE_BASE, PROBLEM_TYPES
+
+    lines = [f"| `type` (after `{PROBLEM_TYPE_BASE}`) | Status and meaning |", "|---|---|"]
+    lines += [f"| `{slug}` | {meaning} |" for slug, meaning in PROBLEM_TYPES.items()]
+    return "\n".join(lines)
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
+    "problems": problems_markdown,
     "endpoints": endpoints_markdown,
     "settings": settings_markdown,
     "permissions": permissions_markdown,

@@ -23,8 +23,52 @@ PROBLEM_TYPE_BASE = "https://admin-gateway.dev/problems/"
 log = logging.getLogger("admin_gateway.errors")
 
 
+# Every problem type the gateway answers with, and what it means. The README's
+# table is generated from this; a Problem with an undeclared slug is a bug.
+PROBLEM_TYPES: dict[str, str] = {
+    "invalid-token": "401: the bearer token is malformed, expired, or not ours "
+                     "(`WWW-Authenticate` says which check failed).",
+    "missing-token": "401: no bearer token in `Authorization`.",
+    "insufficient-permission": "403: the caller lacks the permission the operation or a "
+                               "body field needs (`required_permission`).",
+    "forbidden-field": "400: a body field this operation never accepts (e.g. `password` "
+                       "in PATCH).",
+    "invalid-request": "400: query, path or body failed validation (`errors` by field).",
+    "query-refused": "400: a search `q` that could escape the delegated-scope clause.",
+    "keys-unavailable": "503: Auth0's signing keys could not be fetched yet.",
+    "outside-scope": "403: the change would create or move a user outside the caller's "
+                     "delegated scope.",
+    "scope-claim-missing": "403: a delegated-scope rule applies but the token lacks the "
+                           "claim it depends on.",
+    "role-not-assignable": "403: the caller's roles may not assign or remove that role.",
+    "protected-user": "403: the target holds a protected role; a stronger permission is "
+                      "needed.",
+    "self-action": "403: acting on yourself (delete, block, own roles, own MFA) is refused.",
+    "rate-limited": "429: the caller's own rate limit (`Retry-After`, `RateLimit-*`).",
+    "budget-exhausted": "429: the fleet-wide Management API budget is spent "
+                        "(`Retry-After`).",
+    "upstream-rate-limited": "429: Auth0 answered 429 beyond the wait budget "
+                             "(`Retry-After`).",
+    "upstream-400": "400: Auth0 refused the request; its message is in `detail`.",
+    "upstream-404": "404: no such user (or outside the caller's scope: same answer).",
+    "upstream-409": "409: Auth0 reports a conflict (e.g. the user already exists).",
+    "upstream-credentials": "502: Auth0 refused the gateway's own Management credentials.",
+    "upstream-error": "502: Auth0 failed (5xx).",
+    "upstream-unavailable": "502: Auth0 could not be reached.",
+    "upstream-timeout": "504: Auth0 did not answer in time.",
+    "tier-misconfigured": "502: a credential tier's token lacks scopes it was declared with.",
+    "tier-over-granted": "502: a tier's token has more scopes than declared "
+                         "(STRICT_TIER_SCOPES).",
+    "token-endpoint-error": "502: Auth0's `/oauth/token` refused or failed.",
+    "token-endpoint-timeout": "504: Auth0's `/oauth/token` did not answer in time.",
+    "audit-unavailable": "503: the audit stream (Redis) cannot be read right now.",
+}
+
+
 def problem_type(slug: str) -> str:
-    """The `type` URI of a documented problem kind (see docs/problems.md)."""
+    """The `type` URI of a declared problem kind (README, "Errors")."""
+    if slug not in PROBLEM_TYPES:
+        raise KeyError(f"undeclared problem type {slug!r}: add it to PROBLEM_TYPES")
     return PROBLEM_TYPE_BASE + slug
 
 

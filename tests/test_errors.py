@@ -106,3 +106,24 @@ def test_success_carries_request_id(server: LiveServer) -> None:
     response = requests.get(server.url + "/healthz")
     assert response.json() == {"status": "ok"}
     assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_every_problem_type_in_the_code_is_declared() -> None:
+    import re
+    from pathlib import Path
+
+    from app.errors import PROBLEM_TYPES
+
+    app_dir = Path(__file__).resolve().parents[1] / "app"
+    source = "\n".join(p.read_text() for p in app_dir.rglob("*.py"))
+    used = set(re.findall(r'slug="([a-z0-9-]+)"', source))
+    used |= set(re.findall(r'problem_type\("([a-z0-9-]+)"\)', source))
+    assert used, "the scan found nothing: the pattern is wrong"
+    assert used <= set(PROBLEM_TYPES), used - set(PROBLEM_TYPES)
+
+
+def test_undeclared_problem_type_is_refused() -> None:
+    from app.errors import Problem
+
+    with pytest.raises(KeyError):
+        Problem(400, "x", slug="never-declared")

@@ -229,10 +229,10 @@ class ManagementClient:
                           "operators have been told.", slug="upstream-credentials")
         if status >= 500:
             raise Problem(502, f"Auth0 failed with {status}.", slug="upstream-error")
-        return_status = status if status in (400, 404, 409) else (
-            400 if status < 500 and status != 429 else 502)
-        raise Problem(return_status, message or f"Auth0 answered {status}.",
-                      slug=f"upstream-{status}", extra=extra)
+        # 400/404/409 keep their status; any other 4xx is the caller's bad request too.
+        mapped = status if status in (400, 404, 409) else 400
+        raise Problem(mapped, message or f"Auth0 answered {status}.",
+                      slug=f"upstream-{mapped}", extra=extra)
 
 
 def _never_reached(exc: requests.ConnectionError) -> bool:
