@@ -14,7 +14,7 @@ from typing import Any
 from flask import Response, render_template_string
 
 _STYLE = """
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
        background: #f3f4f6; color: #111827; margin: 0; }
 main { max-width: 30rem; margin: 3rem auto; background: #fff; border-radius: 10px;
        box-shadow: 0 1px 3px rgba(0,0,0,.12); padding: 1.75rem 2rem; }
