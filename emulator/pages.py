@@ -1,6 +1,7 @@
 """The few HTML pages of the emulator's login: login, web_message response, errors.
 
-Rendered with Jinja autoescaping (``render_template_string``); values placed
+Rendered with Jinja autoescaping (``render_template_string``); the stylesheet is
+our own constant (``| safe``: escaping would break its quotes); values placed
 inside ``<script>`` go through ``tojson``, which escapes ``<``, ``>``, ``&`` and
 ``'`` so no value can close the script element. Nothing is loaded from
 anywhere: styles are inline, there are no images or fonts.
@@ -38,7 +39,7 @@ code { background: #f3f4f6; padding: 0 .25rem; border-radius: 3px; }
 LOGIN = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Log in – {{ tenant_name }}</title><style>{{ style }}</style></head>
+<title>Log in – {{ tenant_name }}</title><style>{{ style | safe }}</style></head>
 <body><main>
 <h1>Log in to {{ app_name }}</h1>
 <p class="sub">Auth0 tenant emulator – pick a demo user (no password: loopback only).</p>
@@ -59,7 +60,7 @@ LOGIN = """<!doctype html>
 
 ERROR = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
-<style>{{ style }}</style></head>
+<style>{{ style | safe }}</style></head>
 <body><main><h1>{{ title }}</h1>
 <p class="error"><strong>{{ error }}</strong>: {{ description }}</p>
 <p class="note">Auth0 tenant emulator</p></main></body></html>
@@ -80,7 +81,7 @@ WEB_MESSAGE = """<!doctype html>
 
 LOGGED_OUT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Logged out</title>
-<style>{{ style }}</style></head>
+<style>{{ style | safe }}</style></head>
 <body><main><h1>Logged out</h1><p class="sub">You may close this page.</p></main></body></html>
 """
 
