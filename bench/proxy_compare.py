@@ -59,6 +59,9 @@ from joserfc.jwk import RSAKey  # noqa: E402
 GATEWAY_AUDIENCE = "https://admin-gateway.bench/api"
 USER_ID = "auth0|65f0c0ffee0000000000b001"
 KID = "bench-key-1"
+# The gateway's defaults (ROLES_CLAIM, DEPARTMENT_CLAIM).
+ROLES_CLAIM = "https://admin-gateway.example.com/roles"
+DEPARTMENT_CLAIM = "https://admin-gateway.example.com/department"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 # Tier -> (client id, declared scopes); the read tier serves GET /users/{id}.
 TIERS = {
@@ -104,14 +107,14 @@ def management_token(scopes: str, now: int) -> str:
     return f"{header}.{payload}.{b64url(b'not-a-signature')}"
 
 
-def user_tokens(key: RSAKey, issuer: str, count: int) -> list[str]:
+def user_tokens(key: RSAKey, issuer: str, count: int, role: str | None = None) -> list[str]:
     now = int(time.time())
+    roles = {ROLES_CLAIM: [role]} if role else {}
     return [
         jwt.encode({"alg": "RS256", "typ": "JWT", "kid": KID}, {
             "iss": issuer, "sub": f"auth0|bench-caller-{i}", "aud": [GATEWAY_AUDIENCE],
             "iat": now, "exp": now + 86400, "azp": "bench-panel",
-            "permissions": ["users:read"],
-            "https://admin-gateway.example.com/department": "support",
+            "permissions": ["users:read"], DEPARTMENT_CLAIM: "support", **roles,
         }, key)
         for i in range(count)
     ]
@@ -519,12 +522,24 @@ def profile_in_process(args: argparse.Namespace, tmp: Path, base_env: dict[str, 
                 raise SystemExit(f"{name} answered {response.status_code}: "
                                  f"{response.data[:300]!r}")
 
-    print("in-process, one thread, Flask test client, warm caches; CPU time of this thread "
-          "(unaffected by other processes), best of 3 rounds:")
-    for name in ("floor", "lean", "gateway"):
+    # CPU time of this thread, so other processes matter less than to wall time (not
+    # at all only on an idle machine: steal time and shared caches still show). Short
+    # rounds alternate between the apps, so drift hits all three alike; medians.
+    names = ("floor", "lean", "gateway")
+    rounds, per_round = 20, max(1, args.profile // 20)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for name in names:
         run(name, 200)
-        best = min(_cpu_timed(lambda name=name: run(name, args.profile)) for _ in range(3))
-        print(f"  {name:8} {best / args.profile * 1e6:8.0f} µs CPU/request", flush=True)
+    for index in range(rounds):
+        for name in names if index % 2 == 0 else names[::-1]:
+            samples[name].append(_cpu_timed(lambda name=name: run(name, per_round)) / per_round)
+    print(f"in-process, one thread, Flask test client, warm caches; median over {rounds} "
+          f"alternating rounds of {per_round} requests of this thread's CPU time:")
+    medians = {name: statistics.median(samples[name]) * 1e6 for name in names}
+    for name in names:
+        print(f"  {name:8} {medians[name]:8.0f} µs CPU/request"
+              + (f"  ({medians[name] / medians['lean']:.2f}× lean)" if name != "lean" else ""),
+              flush=True)
     if os.environ.get("BENCH_CPROFILE"):
         import cProfile
         import pstats
@@ -546,7 +561,9 @@ def profile_in_process(args: argparse.Namespace, tmp: Path, base_env: dict[str, 
     profiler.start()
     run("gateway", args.profile)
     profiler.stop()
-    print(profiler.output_text(unicode=True, color=False, short_mode=False))
+    # Library frames stay collapsed except the ones that matter to the hot path.
+    print(profiler.output_text(unicode=True, color=False, processor_options={
+        "show_regex": r".*(flask_limiter|limits/|app/|redis/client|requests/adapters).*"}))
     return 0
 
 
@@ -561,14 +578,19 @@ def _cpu_timed(action: Callable[[], None]) -> float:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn -w for all three")
+    # Defaults: config/gunicorn.conf.py's production defaults, given to every target.
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn -w for all targets")
     parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn --threads")
+    parser.add_argument("--threads", type=int, default=16, help="gunicorn --threads")
     parser.add_argument("--keep-alive", type=int, default=5, help="gunicorn --keep-alive")
     parser.add_argument("--concurrency", default="4,16", help="comma-separated")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before each")
     parser.add_argument("--tokens", type=int, default=8, help="distinct caller tokens")
+    parser.add_argument("--caller-role", metavar="ROLE",
+                        help="also give callers this role (e.g. 'Support Reader' with "
+                             "department 'support'): the gateway's delegated-scope rules then "
+                             "apply (a second Management call per single-user read)")
     parser.add_argument("--targets", default=",".join(TARGETS),
                         help=f"subset of {','.join(TARGETS)}")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
@@ -621,7 +643,7 @@ def main() -> int:
     nginx_port, gateway_port = free_port(), free_port()
     proxy_ports = {name: free_port() for name in ("floor", "lean", "naive")}
     issuer = f"http://127.0.0.1:{nginx_port}/"
-    tokens = user_tokens(key, issuer, args.tokens)
+    tokens = user_tokens(key, issuer, args.tokens, args.caller_role)
     path = "/api/v2/users/" + urllib.parse.quote(USER_ID, safe="")
 
     with ExitStack() as stack:
@@ -668,12 +690,14 @@ def main() -> int:
 
         script = tmp / "tokens.lua"
         script.write_text(WRK_SCRIPT % ", ".join(f'"{t}"' for t in tokens))
-        header = (f"{runtime.describe()} for gateway, lean and naive (gateway: "
+        header = (f"{runtime.describe()} for gateway, lean, naive and floor (gateway: "
                   f"config/gunicorn.conf.py via WEB_CONCURRENCY/GUNICORN_*); upstream nginx "
                   f"1 worker; load: {loadgen}"
                   + (" -t2" if loadgen == "wrk" else "")
                   + f", {args.duration:g} s per cell after {args.warmup:g} s warm-up, "
-                  f"{len(tokens)} caller tokens round robin; LOG_LEVEL=WARNING everywhere; "
+                  f"{len(tokens)} caller tokens round robin"
+                  + (f" with role {args.caller_role!r}" if args.caller_role else "")
+                  + "; LOG_LEVEL=WARNING everywhere; "
                   f"{os.cpu_count()} CPUs shared by all; Python {platform.python_version()}"
                   + (f"; gateway overrides: {' '.join(args.gateway_env)}"
                      if args.gateway_env else ""))
