@@ -11,7 +11,8 @@
 // Scenario: alice (Support Reader) searches, sorts, pages, opens a user, sees no
 // edit controls, forces a write and reads the gateway's 403; bob (Support
 // Editor) renames that user, blocks and unblocks him, creates a password ticket;
-// carol (User Admin) reads the audit trail and meets field errors on create.
+// carol (User Admin) reads the audit trail, meets field errors on create, then
+// creates a user, assigns and removes a role, and deletes the user.
 
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +26,7 @@ const PANEL_URL = process.env.PANEL_URL;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SHOTS = resolve(process.env.SCREENSHOT_DIR || join(HERE, "..", "..", "artifacts", "screenshots"));
 const TIMEOUT = 15_000;
+const NEW_USER_EMAIL = `new.hire.${Date.now() % 100000}@example.com`;
 // Flags for a quiet, sandbox-free headless run that calls nobody (no updates, no sync).
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -198,6 +200,24 @@ async function asAdmin(page) {
   check("admin: a refused create shows the gateway's field errors",
     /HTTP 400/.test(text) && /email: Not a valid email address/.test(text) && /Request id/.test(text), text);
   await shot(page, "09-create-user-error");
+
+  // A valid create lands on the new user's page; assign and remove a role; delete.
+  await page.locator('input[name="email"]').fill(NEW_USER_EMAIL);
+  await page.locator('input[name="password"]').fill("Correct-Horse-Battery-9");
+  await page.locator('input[name="name"]').fill("New Hire");
+  await page.getByRole("button", { name: "Create", exact: true }).click();
+  await page.getByTestId("user-name").filter({ hasText: "New Hire" }).waitFor();
+  check("admin: a created user opens on its own page", true);
+  await page.getByRole("combobox", { name: "Role to assign" }).selectOption({ label: "Support Reader" });
+  await page.getByRole("button", { name: "Assign" }).click();
+  check("admin: an assigned role is listed",
+    await seen(page.getByTestId("roles").locator("li", { hasText: "Support Reader" })));
+  await page.getByTestId("roles").getByRole("button", { name: "Remove" }).click();
+  check("admin: a removed role is gone", await seen(page.getByTestId("roles").getByText("No roles.")));
+  await page.getByRole("button", { name: "Delete user" }).click();
+  await page.getByRole("button", { name: "Yes, delete" }).click();
+  await page.locator("table.users tbody tr").first().waitFor();
+  check("admin: after deleting, the user search is shown", true);
   await logout(page);
 }
 
@@ -241,7 +261,7 @@ async function main() {
   check("no request left loopback", offLoopback.length === 0, offLoopback.join(" "));
   check("no page errors or CSP violations", pageErrors.length === 0, pageErrors.join(" | "));
   const result = { ok: failures.length === 0, checks, failures, screenshots, new_name: newName,
-                   requests: requests.length };
+                   new_user_email: NEW_USER_EMAIL, requests: requests.length };
   console.log(JSON.stringify(result));
   process.exit(result.ok ? 0 : 1);
 }

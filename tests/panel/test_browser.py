@@ -4,7 +4,8 @@ panel server, as three demo users. Screenshots: artifacts/screenshots/*.png.
 
 What the browser saw is checked by the script; what reached the tenant is
 checked here (the rename, the block and the unblock went through the gateway
-with Management tokens, the reader's forced write never left the gateway).
+with Management tokens, the reader's forced write never left the gateway, the
+admin's create, role changes and delete did).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def test_reader_editor_and_admin_in_a_real_browser(node: str, chromium: str,
 
     assert result, f"no JSON result from e2e/run.mjs:\n{output}"
     assert code == 0 and result["ok"], "\n".join(result.get("failures", [])) + "\n" + output
-    assert len(result["checks"]) >= 18
+    assert len(result["checks"]) >= 23
     names = {Path(p).name for p in result["screenshots"]}
     assert {"01-login-page.png", "02-user-search.png", "03-user-detail-reader.png",
             "04-forbidden-write.png", "05-edit-profile.png", "06-user-blocked.png",
@@ -61,6 +62,16 @@ def test_reader_editor_and_admin_in_a_real_browser(node: str, chromium: str,
     assert [r.json for r in patches] == [{"name": result["new_name"]}, {"blocked": True},
                                          {"blocked": False}]
     assert {r.client_id for r in patches} == {"gateway-write"}
-    # alice's forced write was refused by the gateway: no PATCH of hers reached the tenant,
-    # and carol's invalid create never left the gateway either.
-    assert not any(r.method == "POST" and r.route == "/users" for r in tenant.request_log)
+    # carol's invalid create never left the gateway; her valid one did, then her role
+    # assignment, its removal and the delete, all through the admin tier.
+    creates = [r for r in tenant.request_log if r.method == "POST" and r.route == "/api/v2/users"]
+    assert [r.json["email"] for r in creates] == [result["new_user_email"]]
+    assert creates[0].client_id == "gateway-admin"
+    new_id = creates[0].response_json["user_id"]
+    admin_calls = [(r.method, r.route) for r in tenant.request_log
+                   if r.params.get("id") == new_id and r.method != "GET"]
+    assert admin_calls == [("POST", "/api/v2/users/{id}/roles"),
+                           ("DELETE", "/api/v2/users/{id}/roles"),
+                           ("DELETE", "/api/v2/users/{id}")]
+    with tenant.lock:
+        assert new_id not in tenant.users
