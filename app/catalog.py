@@ -72,6 +72,9 @@ class Operation:
     scope_field_limits: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # Where the target user's id is: a path parameter or a body field.
     target_user: str | None = None
+    # True: a body's fields decide alone (PATCH {"blocked": true} needs users:block and
+    # nothing else). False: the base permission is always needed, fields add to it.
+    permission_by_field: bool = False
 
     @property
     def is_write(self) -> bool:
@@ -100,11 +103,22 @@ class Operation:
         return frozenset(scopes)
 
     def required_permissions(self, body_fields: Iterable[str] = ()) -> frozenset[str]:
+        fields = list(body_fields)
+        if self.permission_by_field and fields:
+            # A field without a rule of its own needs the base permission.
+            return frozenset(self.field_permissions.get(name, self.permission)
+                             for name in fields)
         needed = {self.permission}
-        for name in body_fields:
-            if name in self.field_permissions:
-                needed.add(self.field_permissions[name])
+        needed.update(self.field_permissions[name] for name in fields
+                      if name in self.field_permissions)
         return frozenset(needed)
+
+    @property
+    def entry_permissions(self) -> frozenset[str]:
+        """Holding any of these allows some use of the operation (for /gateway/me)."""
+        if self.permission_by_field:
+            return frozenset({self.permission, *self.field_permissions.values()})
+        return frozenset({self.permission})
 
 
 @cache
@@ -154,6 +168,7 @@ CATALOG: tuple[Operation, ...] = (
         # Auth0: update:users_app_metadata may change app_metadata and nothing else.
         scope_field_limits={"update:users_app_metadata": frozenset({"app_metadata"})},
         target_user="id",
+        permission_by_field=True,
     ),
     Operation("delete_users_by_id", "DELETE", "/users/{id}", "users:delete", "Delete a user",
               target_user="id"),

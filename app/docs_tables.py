@@ -34,7 +34,10 @@ def endpoints_markdown() -> str:
         op = row.operation
         extra = sorted({f"`{f}`→`{p}`" for f, p in op.field_permissions.items()
                         if p != op.permission})
-        permission = f"`{op.permission}`" + (f" ({', '.join(extra)})" if extra else "")
+        if op.permission_by_field:
+            permission = f"by field: {', '.join(extra)}, any other → `{op.permission}`"
+        else:
+            permission = f"`{op.permission}`" + (f" (+ {', '.join(extra)})" if extra else "")
         path = op.gateway_path + (f" (body only {', '.join(sorted(row.fields))})"
                                   if row.fields else "")
         scopes = ", ".join(f"`{s}`" for s in sorted(row.accepted))

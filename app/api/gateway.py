@@ -11,9 +11,23 @@ bp = Blueprint("gateway", __name__, url_prefix="/gateway")
 
 
 def allowed_operations(principal: Principal) -> list[Operation]:
-    """Operations whose base permission the caller has (field-level ones may still refuse
-    some bodies), in catalog order."""
-    return [op for op in CATALOG if principal.has(op.permission)]
+    """Operations the caller may use at least in part, in catalog order (field-level
+    permissions may still refuse some bodies: see `allowed_fields`)."""
+    return [op for op in CATALOG if op.entry_permissions & principal.permissions]
+
+
+def allowed_fields(principal: Principal, operation: Operation) -> list[str]:
+    """The body fields with a permission of their own that the caller may send."""
+    return sorted(name for name, permission in operation.field_permissions.items()
+                  if operation.required_permissions([name]) <= principal.permissions)
+
+
+def _describe(principal: Principal, operation: Operation) -> dict[str, object]:
+    entry: dict[str, object] = {"operation_id": operation.operation_id,
+                                "method": operation.method, "path": operation.gateway_path}
+    if operation.field_permissions:
+        entry["fields"] = allowed_fields(principal, operation)
+    return entry
 
 
 @bp.get("/me")
@@ -29,8 +43,7 @@ def me() -> Response:
         permissions=sorted(principal.permissions),
         is_machine=principal.is_machine,
         expires_at=principal.expires_at,
-        operations=[{"operation_id": op.operation_id, "method": op.method,
-                     "path": op.gateway_path} for op in allowed_operations(principal)],
+        operations=[_describe(principal, op) for op in allowed_operations(principal)],
     )
     # Personal data: never stored by shared caches (RFC 9111 §5.2.2.5).
     response.headers["Cache-Control"] = "no-store"

@@ -34,6 +34,7 @@ export default function EditProfile({ api, user, onCancel, onSaved }) {
   const [appMeta, setAppMeta] = useState(JSON.stringify(user.app_metadata || {}, null, 2));
   const [error, setError] = useState(null);
   const [saving, setSaving] = useState(false);
+  const editProfile = access.has("users:update");
   const editUserMeta = access.has("users:update_metadata");
   const editAppMeta = access.has("users:update_app_metadata");
 
@@ -77,7 +78,8 @@ export default function EditProfile({ api, user, onCancel, onSaved }) {
       <div className="fields">
         {TEXT_FIELDS.map(([name, label]) => (
           <label key={name}>{label}
-            <input name={name} value={values[name]}
+            <input name={name} value={values[name]} disabled={!editProfile}
+                   title={editProfile ? undefined : "Needs the permission users:update"}
                    onChange={(e) => setValues({ ...values, [name]: e.target.value })} />
           </label>
         ))}

@@ -73,7 +73,11 @@ export default function UserDetail({ api, userId }) {
     );
   }
   const u = user.data;
+  // PATCH is listed when the caller may change some field; each field has its own
+  // permission (blocked: users:block; profile: users:update; metadata: their own).
   const canPatch = may(access, "updateUser");
+  const canEdit = canPatch && ["users:update", "users:update_metadata",
+    "users:update_app_metadata"].some((p) => access.has(p));
   const canBlock = canPatch && access.has("users:block");
   const canTicket = may(access, "passwordTicket");
   const canVerify = may(access, "verificationEmail");
@@ -102,8 +106,8 @@ export default function UserDetail({ api, userId }) {
       </header>
 
       <div className="actions" aria-label="Actions">
-        {access.show(canPatch) ? (
-          <ActionButton allowed={canPatch} disabled={busy}
+        {access.show(canEdit) ? (
+          <ActionButton allowed={canEdit} disabled={busy}
                         onClick={() => { setEditing(true); setNotice(null); }}>
             Edit profile
           </ActionButton>
@@ -146,7 +150,7 @@ export default function UserDetail({ api, userId }) {
                           onClick={() => setConfirmDelete(true)}>Delete user</ActionButton>
           )
         ) : null}
-        {!canPatch && !canTicket && !canVerify && !canDelete ? (
+        {!canEdit && !canBlock && !canTicket && !canVerify && !canDelete ? (
           <span className="muted" data-testid="read-only">Read-only: your role may not change users.</span>
         ) : null}
       </div>

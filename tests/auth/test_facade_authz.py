@@ -176,9 +176,10 @@ def test_role_b_cannot_delete_create_or_assign_roles(shared_stack: Stack,
 
 @pytest.mark.parametrize(("alias", "body", "missing"), [
     ("bob", {"app_metadata": {"plan": "gold"}}, "users:update_app_metadata"),
-    ("alice", {"blocked": True}, "users:block users:update"),
-    ("alice", {"user_metadata": {"x": 1}}, "users:update users:update_metadata"),
-], ids=["role-b-app-metadata", "role-a-blocked", "role-a-user-metadata"])
+    ("alice", {"blocked": True}, "users:block"),
+    ("alice", {"user_metadata": {"x": 1}}, "users:update_metadata"),
+    ("alice", {"name": "X", "blocked": True}, "users:block users:update"),
+], ids=["role-b-app-metadata", "role-a-blocked", "role-a-user-metadata", "role-a-two-fields"])
 def test_field_level_permissions(shared_stack: Stack, alias: str, body: dict[str, Any],
                                  missing: str) -> None:
     upstream = Upstream(shared_stack.tenant)
@@ -196,3 +197,20 @@ def test_forbidden_field_is_400_before_any_upstream_work(shared_stack: Stack) ->
     assert response.status_code == 400
     assert response.json()["field"] == "password"
     assert upstream.untouched()
+
+
+def test_patch_fields_decide_alone(stack: Stack) -> None:
+    """PATCH touching only `blocked` needs users:block, not users:update (issue 4)."""
+    token = stack.tenant.issue_user_token(
+        "dave", extra_claims={"permissions": ["users:read", "users:block"]})
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{stack.gateway.url}/api/v2/users/{stack.user('alice')}"
+    blocked = stack.session.patch(url, json={"blocked": True}, headers=headers, timeout=30)
+    assert blocked.status_code == 200, blocked.text
+    assert blocked.json()["blocked"] is True
+    renamed = stack.session.patch(url, json={"name": "Not Allowed"}, headers=headers, timeout=30)
+    assert renamed.status_code == 403
+    assert renamed.json()["required_permission"] == "users:update"
+    me = stack.session.get(stack.gateway.url + "/gateway/me", headers=headers, timeout=30).json()
+    patch = next(op for op in me["operations"] if op["operation_id"] == "patch_users_by_id")
+    assert patch["fields"] == ["blocked"]
