@@ -328,6 +328,20 @@ def proxy_env(base: dict[str, str], nginx_port: int) -> dict[str, str]:
             "BENCH_USER_JSON": json.dumps(USER)}
 
 
+def redis_server_pid() -> int | None:
+    """redis-server's pid when it runs on this machine (its CPU is part of the gateway's cost)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        pid = int(client.info("server")["process_id"])
+    except (redis.RedisError, KeyError, ValueError):
+        return None
+    finally:
+        client.close()
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
+
+
 def delete_redis_keys(prefix: str) -> int:
     import redis
 
@@ -356,6 +370,7 @@ class Cell:
     p99_ms: float
     errors: int
     cpu_ms: float = 0.0  # CPU time of the target's processes per request (user + system)
+    redis_cpu_ms: float = 0.0  # redis-server's CPU per request (shared: others' load shows)
 
 
 WRK_SCRIPT = """
@@ -456,20 +471,22 @@ def check_answers(url: str, token: str, target: str) -> None:
 
 
 def table(cells: list[Cell]) -> str:
-    lines = ["| target | concurrency | req/s | avg ms | p50 ms | p99 ms | CPU ms/req | requests "
-             "| errors |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| target | concurrency | req/s | avg ms | p50 ms | p99 ms | CPU ms/req | "
+             "Redis CPU ms/req | requests | errors |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cells:
         lines.append(f"| {c.target} | {c.concurrency} | {c.rps:,.0f} | {c.avg_ms:.2f} | "
-                     f"{c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.cpu_ms:.2f} | {c.requests:,} | "
-                     f"{c.errors} |")
+                     f"{c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.cpu_ms:.2f} | {c.redis_cpu_ms:.2f} | "
+                     f"{c.requests:,} | {c.errors} |")
     return "\n".join(lines)
 
 
 def ratios(cells: list[Cell]) -> str:
     by = {(c.target, c.concurrency): c for c in cells}
     lines = ["| concurrency | gateway/lean req/s (target ≥ 1.5) | gateway/naive req/s "
-             "(target ≥ 4) | gateway avg ms vs lean (target ≤ at c=4) |",
-             "|---:|---:|---:|---:|"]
+             "(target ≥ 4) | gateway avg ms vs lean (target ≤ at c=4) | lean/gateway CPU per "
+             "request (steadier) |",
+             "|---:|---:|---:|---:|---:|"]
     for conc in sorted({c.concurrency for c in cells}):
         gateway, lean, naive = (by.get((t, conc)) for t in ("gateway", "lean", "naive"))
         if gateway is None:
@@ -486,8 +503,10 @@ def ratios(cells: list[Cell]) -> str:
             verdict = "met" if gateway.avg_ms <= lean.avg_ms else "NOT met"
             latency = (f"{gateway.avg_ms:.2f} vs {lean.avg_ms:.2f}"
                        + (f" {verdict}" if conc == 4 else ""))
+        cpu = (f"{lean.cpu_ms / gateway.cpu_ms:.2f}×" if lean is not None and gateway.cpu_ms
+               else "—")
         lines.append(f"| {conc} | {ratio(lean, TARGET_VS_LEAN)} | "
-                     f"{ratio(naive, TARGET_VS_NAIVE)} | {latency} |")
+                     f"{ratio(naive, TARGET_VS_NAIVE)} | {latency} | {cpu} |")
     return "\n".join(lines)
 
 
@@ -702,6 +721,8 @@ def main() -> int:
                   + (f"; gateway overrides: {' '.join(args.gateway_env)}"
                      if args.gateway_env else ""))
         print(header, flush=True)
+        found = redis_server_pid()
+        redis_pids = [found] if found else []
         cells: list[Cell] = []
         for conc in concurrencies:
             for name in targets:
@@ -716,14 +737,16 @@ def main() -> int:
                 if args.warmup > 0:
                     measure(args.warmup)
                 pids = server_pids(servers[name])
-                cpu_before = cpu_seconds(pids)
+                cpu_before, redis_before = cpu_seconds(pids), cpu_seconds(redis_pids)
                 cell = measure(args.duration)
                 cpu = cpu_seconds(pids) - cpu_before
-                cell = dataclasses.replace(
-                    cell, cpu_ms=cpu / cell.requests * 1000 if cell.requests else 0.0)
+                redis_cpu = cpu_seconds(redis_pids) - redis_before
+                per = 1000 / cell.requests if cell.requests else 0.0
+                cell = dataclasses.replace(cell, cpu_ms=cpu * per, redis_cpu_ms=redis_cpu * per)
                 cells.append(cell)
                 print(f"  {name:8} c={conc:<3} {cell.rps:9,.0f} req/s  avg {cell.avg_ms:6.2f} ms"
-                      f"  p99 {cell.p99_ms:6.2f} ms  CPU {cell.cpu_ms:5.2f} ms/req  errors "
+                      f"  p99 {cell.p99_ms:6.2f} ms  CPU {cell.cpu_ms:5.2f} (Redis "
+                      f"{cell.redis_cpu_ms:4.2f}) ms/req  errors "
                       f"{cell.errors}", flush=True)
         print()
         print(header)
