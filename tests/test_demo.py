@@ -5,46 +5,17 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
-from app.demo import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.demo import demo_banner
 
 
 @pytest.fixture
 def demo() -> Iterator[str]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    assert proc.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("More tokens:"):
-            break
-    try:
-        yield "".join(lines)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    yield from demo_banner({k: v for k, v in os.environ.items() if k != "REDIS_URL"})
 
 
 def _curl(line: str, env: dict[str, str]) -> requests.Response:

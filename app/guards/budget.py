@@ -77,12 +77,10 @@ RATE_FACTOR = 0.95
 MAX_DRAIN_SECONDS = 60.0
 IDLE_TTL_SECONDS = 120
 
-# Refill from Redis's clock, take one token (possibly reserving a future one) when the
-# wait is within max_wait. Numbers go back as strings: Lua numbers become integers.
-TAKE_LUA = """
+# The bucket's state after refilling from Redis's clock (ARGV[1] rate, ARGV[2] capacity).
+_REFILL_LUA = """
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
-local max_wait = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -95,6 +93,12 @@ end
 if now > ts then
   tokens = math.min(capacity, tokens + (now - ts) * rate)
 end
+"""
+
+# Refill, then take one token (possibly reserving a future one) when the wait is within
+# max_wait. Numbers go back as strings: Lua numbers become integers.
+TAKE_LUA = _REFILL_LUA + """
+local max_wait = tonumber(ARGV[3])
 local wait = 0
 if tokens < 1 then
   wait = (1 - tokens) / rate
@@ -110,22 +114,8 @@ return {1, string.format('%.6f', wait), string.format('%.6f', tokens)}
 """
 
 # Refill, then lower the tokens to at most ARGV[3] (never raise them).
-CLAMP_LUA = """
-local rate = tonumber(ARGV[1])
-local capacity = tonumber(ARGV[2])
+CLAMP_LUA = _REFILL_LUA + """
 local cap = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil or ts == nil then
-  tokens = capacity
-  ts = now
-end
-if now > ts then
-  tokens = math.min(capacity, tokens + (now - ts) * rate)
-end
 if cap < tokens then
   tokens = cap
 end

@@ -16,41 +16,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.demo import free_port
 from app.panel_server import PANEL_DIR, ensure_built
+from tests.support.demo import demo_banner as run_demo
 
 ROOT = PANEL_DIR.parent
-
-
-def _banner(env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    assert proc.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("More tokens:"):
-            break
-    try:
-        yield "".join(lines)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture
 def demo_banner(panel_dist: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    yield from _banner(env)
+    yield from run_demo(env)
 
 
 def test_demo_serves_the_panel_wired_to_its_tenant_and_gateway(demo_banner: str) -> None:
