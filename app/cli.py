@@ -85,14 +85,18 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _emulator_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER, help="serve --port N | token --user U")
+    parser.add_argument("rest", nargs=argparse.REMAINDER,
+                        help="[serve] --port N | token --user U (serve is the default)")
 
 
 @command("emulator", "the Auth0 tenant emulator (serve, token)", _emulator_arguments)
 def _emulator(args: argparse.Namespace) -> int:
     from emulator.cli import main as emulator_main
 
-    return int(emulator_main(args.rest))
+    rest = list(args.rest)
+    if not rest or (rest[0].startswith("-") and rest[0] not in ("-h", "--help")):
+        rest.insert(0, "serve")  # `admin-gateway emulator --port N` serves
+    return int(emulator_main(rest))
 
 
 def _load_plugins() -> None:
@@ -113,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     load_dotenv(override=False)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["emulator"]:
+        # Everything after `emulator` is the emulator's own command line (argparse would
+        # take `--port` for one of ours).
+        return _emulator(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
     return handler(args)
