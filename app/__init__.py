@@ -10,6 +10,7 @@ from config.settings import Settings, load_settings
 
 # Importing audit and guards registers their policy sections before auth loads the policy.
 from . import audit, auth, errors, guards, management, observability, redis_conn, runtime
+from .strict_json import StrictJSONProvider
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -21,7 +22,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["SETTINGS"] = settings
     # Flask answers 413 for larger bodies before any view reads them.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = StrictJSONProvider(app)  # NaN, 1e999, deep nesting: 400, not 500
 
     observability.init_app(app)
     errors.init_app(app)

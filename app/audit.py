@@ -67,7 +67,7 @@ METADATA_FIELDS = ("app_metadata", "user_metadata")
 MAX_VALUE_CHARS = 256
 MAX_DETAIL_CHARS = 300
 MAX_FIELDS = 50
-_METADATA_PATH = re.compile(r"^(app_metadata|user_metadata)\.[A-Za-z0-9_-]+$")
+_METADATA_PATH = re.compile(r"^(app_metadata|user_metadata)\.[A-Za-z0-9_-]+\Z")
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def changed_fields(body: Any, metadata_values: frozenset[str] = frozenset()
     values: dict[str, Any] = {}
     for name, value in list(body.items())[:MAX_FIELDS]:
         name = redact(str(name))[:64]
-        if name in METADATA_FIELDS and isinstance(value, dict):
+        if name in METADATA_FIELDS and isinstance(value, dict) and value:
             for sub in list(value)[:MAX_FIELDS]:
                 path = f"{name}.{redact(str(sub))[:64]}"
                 names.append(path)

@@ -32,7 +32,7 @@ from config.settings import Secret, Settings
 from .metrics import REQUEST_SECONDS, REQUESTS
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{8,128}\Z")
 
 _REDACTIONS = (
     (re.compile(r"(?i)\bbearer\s+[^\s\"',;]+"), "Bearer [redacted]"),

@@ -31,13 +31,13 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
 MGMT_PLANS = ("free", "essentials", "enterprise", "enterprise-nonprod", "custom")
 
 _HOST_RE = re.compile(
-    r"^(?=.{1,253}(:\d{1,5})?$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
-    r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:\d{1,5})?$"
+    r"^(?=.{1,253}(:\d{1,5})?\Z)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
+    r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(:\d{1,5})?\Z"
 )
-_TIER_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-_SCOPE_RE = re.compile(r"^[a-z_]+:[a-z_]+$")
+_TIER_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
+_SCOPE_RE = re.compile(r"^[a-z_]+:[a-z_]+\Z")
 _RATE_RE = re.compile(
-    r"^\s*\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?\s*$", re.IGNORECASE
+    r"^\s*\d+\s*(/|per)\s*(\d+\s*)?(second|minute|hour|day)s?\s*\Z", re.IGNORECASE
 )
 
 
@@ -144,7 +144,7 @@ def _scheme(raw: str) -> str:
 
 def _url(raw: str) -> str:
     value = raw.strip()
-    if not re.match(r"^[a-z][a-z0-9+.-]*://\S+$", value) and not value.startswith("urn:"):
+    if not re.match(r"^[a-z][a-z0-9+.-]*://\S+\Z", value) and not value.startswith("urn:"):
         raise _Invalid("must be an absolute URI")
     return value
 
@@ -169,7 +169,7 @@ def _csv(raw: str) -> tuple[str, ...]:
 def _origins(raw: str) -> tuple[str, ...]:
     origins = _csv(raw)
     for origin in origins:
-        if not re.match(r"^https?://[^/\s*]+$", origin):
+        if not re.match(r"^https?://[^/\s*]+\Z", origin):
             raise _Invalid(f"entry {origin!r} is not an origin (scheme://host[:port], no path)")
     return origins
 

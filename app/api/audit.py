@@ -68,7 +68,7 @@ class AuditQuery(Schema):
     outcome = fields.String(validate=validate.OneOf(OUTCOMES))
     since = Timestamp()
     until = Timestamp()
-    cursor = fields.String(validate=validate.Regexp(r"^\d{1,20}-\d{1,20}$",
+    cursor = fields.String(validate=validate.Regexp(r"^\d{1,20}-\d{1,20}\Z",
                                                     error="Not a cursor from next_cursor."))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_LIMIT))
 

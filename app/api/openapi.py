@@ -178,10 +178,15 @@ def build_document() -> dict[str, Any]:
     }
 
 
-@bp.get("/openapi.json")
-def openapi_json() -> Response:
+@bp.before_request
+def _docs_switch() -> None:
+    # DOCS_ENABLED=false hides the whole blueprint: document, page and assets.
     if not current_app.config["SETTINGS"].docs_enabled:
         abort(404)
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
     return jsonify(build_document())
 
 
@@ -208,8 +213,6 @@ def _swagger_dir() -> Path:
 
 @bp.get("/docs")
 def docs_page() -> Response:
-    if not current_app.config["SETTINGS"].docs_enabled:
-        abort(404)
     response = Response(_DOCS_PAGE, mimetype="text/html")
     response.headers["Content-Security-Policy"] = DOCS_CSP
     return response

@@ -12,7 +12,7 @@ import re
 from werkzeug.datastructures import Headers
 
 # RFC 7235 §2.1 token68.
-_TOKEN68 = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+_TOKEN68 = re.compile(r"^[A-Za-z0-9\-._~+/]+=*\Z")
 
 
 class BearerProblem(Exception):

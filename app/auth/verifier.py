@@ -53,7 +53,7 @@ ACCEPTED_TYPES = frozenset({"jwt", "at+jwt", "application/jwt", "application/at+
 UNTRUSTED_KEY_HEADERS = ("jwk", "jku", "x5u", "x5c")
 # Auth0 kids are base64url-ish; anything with spaces, quotes or control
 # characters is junk and never worth a JWKS refetch.
-_KID = re.compile(r"^[A-Za-z0-9._~+/=-]{1,128}$")
+_KID = re.compile(r"^[A-Za-z0-9._~+/=-]{1,128}\Z")
 # Key types that can verify each algorithm family.
 _KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC"}
 

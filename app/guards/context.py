@@ -27,10 +27,10 @@ def current_operation() -> Operation | None:
     rule = request.url_rule
     if rule is None:
         return None
-    for operation in CATALOG:
-        if operation.flask_rule == rule.rule and operation.method == request.method:
-            return operation
-    return None
+    return _BY_RULE.get((rule.rule, request.method))
+
+
+_BY_RULE: dict[tuple[str, str], Operation] = {(op.flask_rule, op.method): op for op in CATALOG}
 
 
 def settings() -> Settings:

@@ -38,7 +38,7 @@ SEARCHABLE_FIELDS = frozenset({
 })
 SEARCHABLE_PREFIXES = ("app_metadata.", "user_metadata.")
 EXISTS_FIELD = "_exists_"
-_FIELD_RE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
+_FIELD_RE = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*\Z")
 _WORD_END = set(" \t()\"[]{}")
 _RANGE_FORBIDDEN = set('()"\\/[{')
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -84,6 +84,8 @@ def _check_word(word: str, allowed: Callable[[str], bool], expect_field: bool) -
     if expect_field:
         _check_field(word, allowed)
         return False
+    # Lucene's prefix operators (+must, -must-not, !not) belong to the term, not its field.
+    word = word.lstrip("+-!")
     # The field name is what stands before the first unescaped colon.
     i = 0
     while i < len(word):
@@ -109,6 +111,10 @@ def check_query(q: str, allowed: Callable[[str], bool] = searchable) -> None:
     """Raise QueryRefused unless `q` stays inside the parentheses it is wrapped in."""
     if _CONTROL.search(q):
         raise QueryRefused("control characters are not allowed")
+    if any(char.isspace() and char not in " \t" for char in q):
+        # Lucene also splits terms at U+3000 and other Unicode spaces: a word this
+        # checker saw as one could be two terms there (`email:x\u3000secret:*`).
+        raise QueryRefused("only spaces and tabs may separate terms")
     depth = 0
     i = 0
     expect_field = False  # after `_exists_:` the next word is a field name

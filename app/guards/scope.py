@@ -58,7 +58,7 @@ SECTION = "scope"
 DEFAULT_UNRESTRICTED = "users:scope:all"
 ATTRIBUTES = ("department", "org_id")
 SCOPE_ROOT = "app_metadata"
-_USER_FIELD_RE = re.compile(r"^app_metadata(\.[A-Za-z0-9_]+)+$")
+_USER_FIELD_RE = re.compile(r"^app_metadata(\.[A-Za-z0-9_]+)+\Z")
 SEARCH = "get_users"
 BY_EMAIL = "get_users-by-email"
 CREATE = "post_users"
@@ -295,7 +295,9 @@ def _check_scope_fields(call: Call, restriction: Restriction) -> None:
                 raise Problem(403, f"Users you create must have {field} = {value!r}, inside "
                                    f"your delegated scope.", slug="outside-scope",
                               extra={"field": field})
-        elif isinstance(metadata, dict) and key.split(".")[0] in metadata:
+        # `{}` replaces app_metadata wholesale at Auth0 (the key goes with it), so an
+        # empty object moves the user as surely as a new value does.
+        elif isinstance(metadata, dict) and (not metadata or key.split(".")[0] in metadata):
             if _field_value(metadata, key) != value:
                 raise Problem(403, f"Changing {field} would move the user outside your "
                                    f"delegated scope.", slug="outside-scope",

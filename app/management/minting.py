@@ -27,7 +27,7 @@ from config.settings import Settings, TierConfig
 
 log = logging.getLogger("admin_gateway.token_broker")
 
-_OAUTH_ERROR_CODE = re.compile(r"^[a-z_]{1,64}$")
+_OAUTH_ERROR_CODE = re.compile(r"^[a-z_]{1,64}\Z")
 
 
 @dataclass(frozen=True)
@@ -108,16 +108,14 @@ class Minter:
             TOKEN_MINTS.labels(tier.name, "timeout").inc()
             log.error("token endpoint timed out for tier %s (client %s)", tier.name,
                       tier.client_id, extra={"tier": tier.name})
-            raise Problem(504, f"Auth0 did not issue a Management API token for tier "
-                          f"'{tier.name}' in time.", slug="token-endpoint-timeout",
-                          extra={"tier": tier.name}) from None
+            raise Problem(504, "Auth0 did not issue a Management API token in time.",
+                          slug="token-endpoint-timeout") from None
         except requests.RequestException as exc:
             TOKEN_MINTS.labels(tier.name, "error").inc()
             log.error("token endpoint unreachable for tier %s (client %s): %s", tier.name,
                       tier.client_id, type(exc).__name__, extra={"tier": tier.name})
-            raise Problem(502, f"Auth0's token endpoint could not be reached for tier "
-                          f"'{tier.name}'.", slug="token-endpoint-error",
-                          extra={"tier": tier.name}) from None
+            raise Problem(502, "Auth0's token endpoint could not be reached.",
+                          slug="token-endpoint-error") from None
         with response:
             if response.status_code != 200:
                 raise self._refused(tier, response)
@@ -145,21 +143,19 @@ class Minter:
                   tier.name, tier.client_id, reason, self._settings.management_audience,
                   extra={"tier": tier.name, "upstream_status": status})
         if status == 429:
-            detail = (f"Auth0 rate-limited the gateway's token requests for tier "
-                      f"'{tier.name}'; try again shortly.")
+            detail = "Auth0 rate-limited the gateway's token requests; try again shortly."
         else:
-            detail = (f"Auth0 refused the gateway's Management API credentials for tier "
-                      f"'{tier.name}' ({reason}); an operator must fix them.")
-        return Problem(502, detail, slug="token-endpoint-error",
-                       extra={"tier": tier.name, "upstream_status": status})
+            detail = ("Auth0 refused the gateway's Management API credentials; an operator "
+                      "must fix them (the gateway's log names the tier under this request id).")
+        # Tier names, scopes and Auth0's answer are operator matters: the log has them.
+        return Problem(502, detail, slug="token-endpoint-error")
 
     def _malformed(self, tier: TierConfig, what: str) -> Problem:
         TOKEN_MINTS.labels(tier.name, "error").inc()
         log.error("token endpoint answered tier %s (client %s) with an unusable response: %s",
                   tier.name, tier.client_id, what, extra={"tier": tier.name})
-        return Problem(502, f"Auth0's token endpoint answered tier '{tier.name}' with an "
-                       "unusable response.", slug="token-endpoint-error",
-                       extra={"tier": tier.name})
+        return Problem(502, "Auth0's token endpoint answered with an unusable response.",
+                       slug="token-endpoint-error")
 
     def _parse(self, tier: TierConfig, body: dict[str, Any], started: float) -> MintedToken:
         access_token = body.get("access_token")
@@ -205,10 +201,8 @@ class Minter:
                 "MGMT_TIER_%s_SCOPES)", tier.name, " ".join(sorted(missing)), tier.client_id,
                 self._settings.management_audience, tier.name.upper(),
                 extra={"tier": tier.name, "missing_scopes": sorted(missing)})
-            raise Problem(502, f"The gateway's credential tier '{tier.name}' lacks scopes it "
-                          "declares; an operator must fix its client grant.",
-                          slug="tier-misconfigured",
-                          extra={"tier": tier.name, "missing_scopes": sorted(missing)})
+            raise Problem(502, "A credential tier of the gateway lacks scopes it declares; "
+                          "an operator must fix its client grant.", slug="tier-misconfigured")
         if extra:
             TOKEN_SCOPE_MISMATCH.labels(tier.name, "extra").inc()
             strict = self._settings.strict_tier_scopes
@@ -220,8 +214,6 @@ class Minter:
                 extra={"tier": tier.name, "extra_scopes": sorted(extra)})
             if strict:
                 TOKEN_MINTS.labels(tier.name, "refused").inc()
-                raise Problem(502, f"The gateway's credential tier '{tier.name}' is granted "
-                              "more scopes than it declares and strict tier scopes are on; "
-                              "an operator must narrow its client grant.",
-                              slug="tier-over-granted",
-                              extra={"tier": tier.name, "extra_scopes": sorted(extra)})
+                raise Problem(502, "A credential tier of the gateway is granted more scopes "
+                              "than it declares and strict tier scopes are on; an operator "
+                              "must narrow its client grant.", slug="tier-over-granted")

@@ -19,11 +19,11 @@ from ..catalog import spec_document
 
 # Auth0's user ids are `provider|id`; the id part is free-form but never holds
 # control characters or a slash, and "." / ".." would be path segments.
-USER_ID_RE = re.compile(r"^(?!\.{1,2}$)[^\x00-\x1f\x7f/\\?#%\s]{1,255}$")
+USER_ID_RE = re.compile(r"^(?!\.{1,2}\Z)[^\x00-\x1f\x7f/\\?#%\s]{1,255}\Z")
 _FORMATS: dict[str, validate.Validator] = {
     "user-id": validate.Regexp(USER_ID_RE, error="Not a valid user id."),
-    "client-id": validate.Regexp(r"^[A-Za-z0-9_-]{1,128}$", error="Not a valid client id."),
-    "organization-id": validate.Regexp(r"^org_[A-Za-z0-9]{1,64}$",
+    "client-id": validate.Regexp(r"^[A-Za-z0-9_-]{1,128}\Z", error="Not a valid client id."),
+    "organization-id": validate.Regexp(r"^org_[A-Za-z0-9]{1,64}\Z",
                                        error="Not a valid organization id."),
     "email": validate.Email(),
     "url": validate.URL(require_tld=False),
@@ -55,7 +55,12 @@ def _validators(schema: Mapping[str, Any]) -> list[validate.Validator]:
     if "minItems" in schema or "maxItems" in schema:
         out.append(validate.Length(min=schema.get("minItems"), max=schema.get("maxItems")))
     if "pattern" in schema:
-        out.append(validate.Regexp(schema["pattern"]))
+        # JSON Schema patterns are ECMA-262, where `$` ends the string; Python's `$`
+        # would also accept a trailing newline.
+        pattern = schema["pattern"]
+        if pattern.endswith("$") and not pattern.endswith("\\$"):
+            pattern = pattern[:-1] + "\\Z"
+        out.append(validate.Regexp(pattern))
     if "enum" in schema:
         out.append(validate.OneOf([v for v in schema["enum"] if v is not None]))
     fmt = schema.get("format")

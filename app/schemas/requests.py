@@ -36,7 +36,7 @@ USER_SORT_FIELDS = frozenset({
     "user_id", "username", "given_name", "family_name",
 })
 LOG_SORT_FIELDS = frozenset({"date", "type", "client_id", "connection"})
-ROLE_ID_RE = re.compile(r"^rol_[A-Za-z0-9]{1,64}$")
+ROLE_ID_RE = re.compile(r"^rol_[A-Za-z0-9]{1,64}\Z")
 
 Errors = dict[str, list[str]]
 Rule = Callable[[dict[str, Any]], Errors]
@@ -118,8 +118,7 @@ BODY_RULES: dict[str, tuple[Rule, ...]] = {
 }
 # Query parameters Auth0 has that the gateway does not pass on, and why.
 QUERY_EXCLUDED: dict[str, frozenset[str]] = {
-    # primary_order only affects v2 search; connection narrows by connection name and is
-    # expressed better in q (identities.connection:...), where scope rules apply.
+    # primary_order only affected the retired v2 search engine.
     "get_users": frozenset({"primary_order"}),
 }
 

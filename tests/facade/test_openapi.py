@@ -48,3 +48,6 @@ def test_docs_can_be_switched_off(make_gateway) -> None:  # type: ignore[no-unty
     server = make_gateway(DOCS_ENABLED="false")
     assert requests.get(server.url + "/openapi.json", timeout=10).status_code == 404
     assert requests.get(server.url + "/docs", timeout=10).status_code == 404
+    assert requests.get(server.url + "/docs/init.js", timeout=10).status_code == 404
+    assert requests.get(server.url + "/docs/static/swagger-ui-bundle.js",
+                        timeout=10).status_code == 404

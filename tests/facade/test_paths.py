@@ -18,6 +18,7 @@ ATTACKS = [
     ("double-encoded-slash", "/api/v2/users/a%252Fb"),
     ("nul", "/api/v2/users/auth0%7C1%00"),
     ("newline", "/api/v2/users/auth0%7C1%0d%0aX-Injected:%201"),
+    ("trailing-newline", "/api/v2/users/auth0%7C1%0a"),
     ("question-mark", "/api/v2/users/auth0%7C1%3Ffields=password"),
     ("hash", "/api/v2/users/auth0%7C1%23frag"),
     ("backslash", "/api/v2/users/a%5C..%5Cclients"),

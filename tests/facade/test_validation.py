@@ -88,6 +88,21 @@ def test_bad_body_is_400(stack: Stack, method: str, path: str, body: Any, needle
     assert stack.upstream() == []
 
 
+@pytest.mark.parametrize("raw", [
+    '{"user_metadata": {"x": NaN}}',
+    '{"user_metadata": {"x": Infinity}}',
+    '{"user_metadata": {"x": 1e999}}',
+    '{"user_metadata": ' + "[" * 5000 + "]" * 5000 + "}",
+    "[" * 30000 + "]" * 30000,
+], ids=["nan", "infinity", "overflowing-float", "deep-metadata", "deep-body"])
+def test_json_that_is_not_json_is_400(stack: Stack, raw: str) -> None:
+    response = stack.call("bob", "PATCH", f"/api/v2/users/{stack.user('dave')}",
+                          data=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert stack.upstream() == [] and stack.tenant.tokens_issued["gateway-write"] == 0
+
+
 def test_non_json_body_is_415(stack: Stack) -> None:
     response = stack.call("carol", "PATCH", f"/api/v2/users/{stack.user('dave')}",
                           data="name=x", headers={"Content-Type": "text/plain"})

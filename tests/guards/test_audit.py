@@ -202,6 +202,7 @@ BAD_QUERIES = [
     ("since-words", {"since": "yesterday"}, "since"),
     ("until-huge", {"until": "99999999999999"}, "until"),
     ("cursor", {"cursor": "abc"}, "cursor"),
+    ("cursor-trailing-newline", {"cursor": "1-1\n"}, "cursor"),
     ("unknown", {"user": "x"}, "user"),
     ("window", {"since": "2025-01-02T00:00:00Z", "until": "2025-01-01T00:00:00Z"}, "since"),
     ("repeated", [("limit", "1"), ("limit", "2")], "limit"),

@@ -29,6 +29,9 @@ REFUSED = [
     ("stray-range-close", "name:x]", "never opened"),
     ("control-character", "name:x\x00", "control"),
     ("newline", "name:x\n) OR (y", "control"),
+    # Lucene splits terms at U+3000 too: one "word" here would hide a second field.
+    ("ideographic-space", "email:x\u3000identities.access_token:ya29*", "spaces and tabs"),
+    ("no-break-space", "email:x\u00a0_exists_:identities.refresh_token", "spaces and tabs"),
 ]
 
 
@@ -52,6 +55,8 @@ ACCEPTED = [
     ("range", "logins_count:[10 TO *] AND created_at:{2020-01-01 TO 2024-01-01}"),
     ("grouped-field", "email:(a@example.com OR b@example.com)"),
     ("identities-connection", 'identities.connection:"google-oauth2"'),
+    ("must-not-operator", "-blocked:true"),
+    ("must-operator", "+email:a@example.com !name:x"),
 ]
 
 

@@ -204,6 +204,16 @@ def test_patch_cannot_move_a_user_out_of_scope(gstack: Stack) -> None:
     assert other.status_code == 200, other.text
 
 
+def test_emptying_app_metadata_cannot_move_a_user_out_of_scope(gstack: Stack) -> None:
+    """Auth0 replaces app_metadata with {} wholesale: the department goes with it."""
+    token = token_for(gstack, "bob", permissions=ALL_BUT_SCOPE)
+    response = call_with(gstack, token, "PATCH", f"/api/v2/users/{gstack.user('dave')}",
+                         json={"app_metadata": {}})
+    assert response.status_code == 403, response.text
+    assert response.json()["type"].endswith("/outside-scope")
+    assert gstack.tenant.users[gstack.user("dave")]["app_metadata"]["department"] == "support"
+
+
 def test_scoped_create_must_land_inside_scope(gstack: Stack) -> None:
     token = token_for(gstack, "bob", permissions=ALL_BUT_SCOPE)
     body = {"connection": "Username-Password-Authentication", "email": "new@example.com",
