@@ -93,13 +93,11 @@ def make_settings(emulator: Any, redis_url: str, redis_prefix: str, secret_watch
 
 
 @pytest.fixture
-def make_gateway(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., LiveServer]]:
-    """Start gateways (create_app + a live loopback server); all stopped after the test."""
+def serve() -> Iterator[Callable[[Any], LiveServer]]:
+    """Serve WSGI apps on loopback; all stopped after the test."""
     servers: list[LiveServer] = []
 
-    def start(emulator_server: Any = None, *, settings: Settings | None = None,
-              **overrides: str) -> LiveServer:
-        app = create_app(settings or make_settings(emulator_server, **overrides))
+    def start(app: Any) -> LiveServer:
         server = LiveServer(app).start()
         servers.append(server)
         return server
@@ -107,6 +105,17 @@ def make_gateway(make_settings: Callable[..., Settings]) -> Iterator[Callable[..
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def make_gateway(make_settings: Callable[..., Settings], serve: Callable[[Any], LiveServer]
+                 ) -> Callable[..., LiveServer]:
+    """Start gateways (create_app + a live loopback server); all stopped after the test."""
+    def start(emulator_server: Any = None, *, settings: Settings | None = None,
+              **overrides: str) -> LiveServer:
+        return serve(create_app(settings or make_settings(emulator_server, **overrides)))
+
+    return start
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,20 +17,6 @@ from config.settings import Settings
 from tests.support.servers import LiveServer
 
 PANEL = "https://admin.example.com"
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Flask], LiveServer]]:
-    servers: list[LiveServer] = []
-
-    def start(app: Flask) -> LiveServer:
-        server = LiveServer(app).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture
