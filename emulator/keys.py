@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from joserfc.jwk import RSAKey
+from joserfc.jwk import GuestProtocol, RSAKey
 
 
 def _b64url(data: bytes) -> str:
@@ -136,6 +136,17 @@ class KeyRing:
         with self._lock:
             self._started()
             return self._published.get(kid)
+
+    def verification_key(self, guest: GuestProtocol) -> RSAKey:
+        """joserfc key resolver: the published key named by the token's kid.
+
+        Auth0 always sets kid; a token without one, or with an unpublished one, is invalid.
+        """
+        kid = guest.headers().get("kid")
+        found = self.get(kid) if isinstance(kid, str) else None
+        if found is None:
+            raise ValueError("unknown kid")
+        return RSAKey.import_key(found.public_jwk)
 
     def any_key(self, kid: str) -> SigningKey | None:
         """A published or revoked key by kid, for signing negative-test tokens."""

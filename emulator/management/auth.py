@@ -13,7 +13,6 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import GuestProtocol, RSAKey
 
 from emulator.errors import INVALID_TOKEN, MISSING_AUTH, ManagementError
 from emulator.management.spec import Operation
@@ -63,16 +62,8 @@ def bearer_token(header: str | None) -> str:
 def authenticate(tenant: Tenant, header: str | None) -> Caller:
     token = bearer_token(header)
 
-    def published_key(guest: GuestProtocol) -> RSAKey:
-        # Auth0 always sets kid; a token without one, or with an unpublished one, is invalid.
-        kid = guest.headers().get("kid")
-        found = tenant.keys.get(kid) if isinstance(kid, str) else None
-        if found is None:
-            raise ValueError("unknown kid")
-        return RSAKey.import_key(found.public_jwk)
-
     try:
-        decoded = jwt.decode(token, published_key, algorithms=["RS256"])
+        decoded = jwt.decode(token, tenant.keys.verification_key, algorithms=["RS256"])
     except (JoseError, ValueError, TypeError, KeyError):
         raise unauthorized() from None
     claims = dict(decoded.claims)

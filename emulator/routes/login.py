@@ -21,7 +21,6 @@ from flask import Blueprint, Response, jsonify, redirect, request
 from flask.typing import ResponseReturnValue
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import GuestProtocol, RSAKey
 from werkzeug.wrappers import Response as BaseResponse
 
 from emulator import pages
@@ -231,15 +230,9 @@ def userinfo() -> ResponseReturnValue:
     if scheme.lower() != "bearer" or not token.strip():
         return _userinfo_unauthorized("Missing access token")
 
-    def published_key(guest: GuestProtocol) -> RSAKey:
-        kid = guest.headers().get("kid")
-        found = t.keys.get(kid) if isinstance(kid, str) else None
-        if found is None:
-            raise ValueError("unknown kid")
-        return RSAKey.import_key(found.public_jwk)
-
     try:
-        claims = dict(jwt.decode(token.strip(), published_key, algorithms=["RS256"]).claims)
+        claims = dict(jwt.decode(token.strip(), t.keys.verification_key,
+                                 algorithms=["RS256"]).claims)
         jwt.JWTClaimsRegistry(
             now=int(time.time()), leeway=0,
             iss={"essential": True, "value": t.issuer},
