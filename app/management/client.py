@@ -54,7 +54,6 @@ class TokenSource(Protocol):
 class UpstreamResult:
     status: int
     body: Any
-    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -219,7 +218,7 @@ class ManagementClient:
         status = response.status_code
         if status < 400:
             body = response.json() if response.content else None
-            return UpstreamResult(status, body, dict(response.headers))
+            return UpstreamResult(status, body)
         message, extra = _auth0_error(response)
         if status in (401, 403):
             # Our credentials, not the caller's: an operator problem, never the caller's 401.
