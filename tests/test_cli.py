@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -15,11 +16,11 @@ from app.demo import free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_every_readme_command_is_registered() -> None:
+def test_readme_commands_and_registered_commands_are_the_same() -> None:
     build_parser()
     readme = (ROOT / "README.md").read_text()
-    for name in COMMANDS:
-        assert f"`admin-gateway {name}" in readme, name
+    documented = set(re.findall(r"`admin-gateway ([a-z-]+)", readme))
+    assert documented == set(COMMANDS)
 
 
 def test_emulator_serves_by_default() -> None:

@@ -62,6 +62,7 @@ def test_disabled_with_zero_ttl() -> None:
 def test_tokens_are_not_kept_in_clear() -> None:
     cache: VerifiedTokenCache[str] = VerifiedTokenCache(30)
     cache.put("eyJsecret.token.value", "alice", expires_at=time.time() + 60)
+    assert cache.get("eyJsecret.token.value") == "alice" and len(cache._entries) == 1
     assert all(b"eyJsecret" not in key for key in cache._entries)
 
 

@@ -15,7 +15,11 @@ import requests
 
 from .conftest import b64url, claims_for, me, rejections, with_header
 
-NOW = int(time.time())
+
+def later(seconds: int) -> Callable[[], int]:
+    """A time claim computed when the token is signed, not when the module was imported."""
+    return lambda: int(time.time()) + seconds
+
 Case = Callable[[Any], str]  # tenant -> the whole Authorization header value
 
 
@@ -24,7 +28,10 @@ def bearer(build: Callable[[Any], str]) -> Case:
 
 
 def signed(headers: dict[str, Any] | None = None, key: str = "current", **claims: Any) -> Case:
-    return bearer(lambda t: t.sign(claims_for(t, **claims), headers or {}, key=key))
+    def build(t: Any) -> str:
+        values = {name: value() if callable(value) else value for name, value in claims.items()}
+        return str(t.sign(claims_for(t, **values), headers or {}, key=key))
+    return bearer(build)
 
 
 def _oversized(t: Any) -> str:
@@ -74,9 +81,9 @@ CASES: list[tuple[str, Case, str]] = [
     ("crit", signed({"crit": ["exp"]}), "crit"),
     ("crit-b64", signed({"crit": ["b64"], "b64": False}), "crit"),
     ("unregistered-header", signed({"zip": "DEF"}), "header"),
-    ("expired", signed(exp=NOW - 120, iat=NOW - 800), "expired"),
-    ("not-yet-valid-nbf", signed(nbf=NOW + 600), "not_yet_valid"),
-    ("iat-in-future", signed(iat=NOW + 600), "iat"),
+    ("expired", signed(exp=later(-120), iat=later(-800)), "expired"),
+    ("not-yet-valid-nbf", signed(nbf=later(600)), "not_yet_valid"),
+    ("iat-in-future", signed(iat=later(600)), "iat"),
     ("wrong-issuer", signed(iss="https://attacker.example/"), "issuer"),
     ("issuer-without-trailing-slash",
      bearer(lambda t: t.sign(claims_for(t, iss=t.issuer.rstrip("/")))), "issuer"),
@@ -230,7 +237,7 @@ def test_a_request_is_authenticated_once(gateway: Any, tenant: Any) -> None:
     # The per-caller rate limiter asks who the caller is before the view does: the
     # answer is kept for the request, so a bad token is examined and counted once.
     before = rejections("expired")
-    token = tenant.sign(claims_for(tenant, exp=NOW - 3600, iat=NOW - 7200))
+    token = tenant.sign(claims_for(tenant, exp=later(-3600)(), iat=later(-7200)()))
     response = me(gateway, token)
     assert response.status_code == 401
     assert rejections("expired") == before + 1

@@ -48,7 +48,12 @@ def test_search_injection_never_leaves_the_department(gstack: Stack, q: str) -> 
     assert response.status_code in (200, 400), response.text
     if response.status_code == 400:
         assert response.headers["Content-Type"] == "application/problem+json"
+        assert gstack.upstream() == []  # refused before Auth0 saw it
         return
+    # Accepted: what Auth0 received is the caller's q in parentheses AND the restriction,
+    # and every user that came back is inside the department.
+    (entry,) = gstack.upstream()
+    assert entry.query["q"] == [f'({q}) AND app_metadata.department:"support"']
     for user in _users(response.json()):
         assert user["app_metadata"]["department"] == "support", user["user_id"]
 

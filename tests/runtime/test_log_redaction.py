@@ -42,7 +42,7 @@ def run_scenario(base: str, tenant: Any, watch: SecretWatch) -> None:
     assert call("PATCH", dave, alice, json={"name": "Nope"}).status_code == 403
     assert call("POST", "/api/v2/users", carol, json={
         "connection": "Username-Password-Authentication", "email": "new.person@example.com",
-        "password": PASSWORD}).status_code in (201, 400, 403, 409)
+        "password": PASSWORD}).status_code == 201  # the password crossed every layer
 
     tampered = alice[:-4] + ("AAAA" if not alice.endswith("AAAA") else "BBBB")
     assert call("GET", dave, tampered).status_code == 401
@@ -57,10 +57,10 @@ def run_scenario(base: str, tenant: Any, watch: SecretWatch) -> None:
     assert call("GET", f"/gateway/me?client_secret={secret}", alice).status_code == 200
 
     tenant.faults.fail_next(5, 500)
-    assert call("GET", dave, alice).status_code >= 500
+    assert call("GET", dave, alice).status_code == 502
     tenant.faults.clear()
     tenant.faults.unauthorized_next(1)  # Auth0 refuses the cached Management token once
-    assert call("GET", dave, alice).status_code in (200, 502)
+    assert call("GET", dave, alice).status_code == 200  # re-minted once, retried
     tenant.faults.clear()
 
     assert call("GET", "/test-crash", alice).status_code == 500

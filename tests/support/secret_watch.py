@@ -127,7 +127,7 @@ class SecretWatch:
             slices = {value}
             if sliced:
                 slices |= {value[i:i + FRAGMENT]
-                           for i in range(0, max(1, len(value) - FRAGMENT + 1), 4)}
+                           for i in range(0, max(1, len(value) - FRAGMENT + 1))}
             if any(piece in text for piece in slices):
                 found.append(name)
         return sorted(set(found))
