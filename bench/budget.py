@@ -21,11 +21,7 @@ Two modes per plan:
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,51 +34,13 @@ from typing import Any
 
 import requests
 from cryptography.fernet import Fernet
+from gateway_process import start_gateway
 
 from app.demo import demo_environment, demo_redis
 from app.guards.budget import PLANS
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = ("budget", "none")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _start_gateway(env: dict[str, str], workers: int, log: Path) -> tuple[Any, str, Path]:
-    port = _free_port()
-    metrics_dir = Path(tempfile.mkdtemp(prefix="agw-bench-metrics-"))
-    proc_env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}",
-                "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": "16",
-                "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT, env=proc_env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return proc, url, metrics_dir
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"gateway did not start; see {log}")
-
-
-def _stop_gateway(proc: Any, metrics_dir: Path) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def run(plan: str, mode: str, args: argparse.Namespace, tenant: Any, redis_url: str,
@@ -96,12 +54,14 @@ def run(plan: str, mode: str, args: argparse.Namespace, tenant: Any, redis_url: 
     if mode == "none":
         env.update({"MGMT_BUDGET_RATE": "10000", "MGMT_BUDGET_BURST": "10000"})
     tenant.faults.clear()
-    gateways = [_start_gateway(env, args.workers, log) for _ in range(args.instances)]
+    env.setdefault("GUNICORN_THREADS", "16")
+    gateways = [start_gateway(env, args.workers, log) for _ in range(args.instances)]
     token = tenant.issue_user_token("alice", expires_in=3600)
     headers = {"Authorization": f"Bearer {token}"}
     try:
         # Warm up every worker (JWKS, Management token), then let the buckets refill.
-        for _, url, _ in gateways:
+        for gateway in gateways:
+            url = gateway.url
             for _ in range(4 * args.workers):
                 requests.get(url + "/api/v2/roles", headers=headers, timeout=30)
         time.sleep(burst / rate + 0.5)
@@ -116,7 +76,7 @@ def run(plan: str, mode: str, args: argparse.Namespace, tenant: Any, redis_url: 
 
         def fire(index: int) -> None:
             time.sleep(max(0.0, start + index / offered - time.monotonic()))
-            url = gateways[index % len(gateways)][1]
+            url = gateways[index % len(gateways)].url
             began = time.monotonic()
             try:
                 status = requests.get(url + "/api/v2/roles", headers=headers, timeout=60
@@ -132,8 +92,8 @@ def run(plan: str, mode: str, args: argparse.Namespace, tenant: Any, redis_url: 
         wall = time.monotonic() - start
         upstream = Counter(e.status for e in tenant.request_log)
     finally:
-        for proc, _, metrics_dir in gateways:
-            _stop_gateway(proc, metrics_dir)
+        for gateway in gateways:
+            gateway.stop()
     accepted = upstream.get(200, 0)
     allowed = rate * wall + burst  # what Auth0's bucket allows over the window
     latencies.sort()

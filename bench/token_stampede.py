@@ -21,12 +21,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,6 +33,7 @@ from urllib.parse import quote
 
 import requests
 from cryptography.fernet import Fernet
+from gateway_process import start_gateway
 
 from app.demo import DEMO_TIERS, demo_environment, demo_redis
 from app.management.broker import TokenBroker
@@ -120,51 +116,14 @@ def run_round(mode: str, env: dict[str, str], processes: int, threads: int,
     return {"issued": issued, "latencies": latencies, "errors": errors, "wall": wall}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _start_gateway(env: dict[str, str], workers: int, log: Path) -> tuple[Any, str]:
-    port = _free_port()
-    proc_env = {**os.environ, **env, "GUNICORN_BIND": f"127.0.0.1:{port}",
-                "WEB_CONCURRENCY": str(workers), "GUNICORN_LOG_LEVEL": "warning"}
-    proc_env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # each instance gets its own
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT, env=proc_env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if requests.get(url + "/healthz", timeout=1).status_code == 200:
-                return proc, url
-        except requests.RequestException:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"gateway did not start; see {log}")
-
-
-def _stop_gateway(proc: Any) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def gateway_round(env: dict[str, str], workers: int, total: int, tenant: Any,
                   log: Path) -> dict[str, Any]:
     """Two fresh gateway instances (cold L1s), a fresh Redis prefix, one burst of requests."""
     env = {**env, "REDIS_KEY_PREFIX": f"agwbench:{uuid.uuid4().hex[:10]}:",
            # Only the token cache is measured: per-caller limits and the fleet budget off.
            "RATE_LIMITS_ENABLED": "false", "MGMT_BUDGET_RATE": "10000",
-           "MGMT_BUDGET_BURST": "100000", "LOG_LEVEL": "ERROR"}
-    gateways = [_start_gateway(env, workers, log) for _ in range(2)]
+           "MGMT_BUDGET_BURST": "100000", "LOG_LEVEL": "ERROR", "GUNICORN_LOG_LEVEL": "warning"}
+    gateways = [start_gateway(env, workers, log) for _ in range(2)]
     time.sleep(2)  # let every worker finish booting (booting mints nothing)
     tenant.reset_counters()
     token = tenant.issue_user_token("carol", expires_in=3600)
@@ -180,7 +139,7 @@ def gateway_round(env: dict[str, str], workers: int, total: int, tenant: Any,
 
     def call(i: int) -> None:
         method, path, body = calls[i % len(calls)]
-        url = gateways[i % len(gateways)][1] + path
+        url = gateways[i % len(gateways)].url + path
         barrier.wait()
         started = time.perf_counter()
         try:
@@ -198,8 +157,8 @@ def gateway_round(env: dict[str, str], workers: int, total: int, tenant: Any,
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
-    for proc, _ in gateways:
-        _stop_gateway(proc)
+    for gateway in gateways:
+        gateway.stop()
     _cleanup(env)
     issued = Counter({tier: tenant.tokens_issued[client] for tier, client in DEMO_TIERS.items()})
     errors = [s for s in statuses if s == 0 or s >= 500]
