@@ -1,13 +1,15 @@
 """Derive ``emulator/auth0_subset.json`` from Auth0's Management API OpenAPI document.
 
-The emulator must not need /work/shared (or the 3.7 MB spec) at run time, yet
-the scopes each operation accepts must come from Auth0's spec, not be retyped.
-So this script extracts, for the operations the emulator serves: method, path,
-operationId, accepted client-credentials scopes, query parameters and the
-request body's top-level schema. The output is committed; a test checks that
-regenerating it from the spec gives the identical file.
+The emulator must not need the 3.7 MB spec at run time, yet the scopes each
+operation accepts must come from Auth0's spec, not be retyped. So this script
+extracts, for the operations the emulator serves: method, path, operationId,
+accepted client-credentials scopes, query parameters and the request body's
+top-level schema. The output is committed; a test checks that regenerating it
+from the vendored spec (spec/auth0/) gives the identical file.
 
     python -m emulator.extract_spec path/to/management-api-oas.json [-o out.json]
+
+`python scripts/refresh_auth0_spec.py` runs this on the vendored copy.
 """
 
 from __future__ import annotations
@@ -124,8 +126,8 @@ def _operation(spec: dict[str, Any], method: str, path: str) -> dict[str, Any]:
     }
 
 
-def extract(spec_path: Path) -> dict[str, Any]:
-    raw = spec_path.read_bytes()
+def extract(raw: bytes) -> dict[str, Any]:
+    """The subset, from the document's JSON bytes (hashed as given)."""
     spec = json.loads(raw)
     return {
         "source": {
@@ -143,10 +145,11 @@ def render(subset: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("spec", type=Path, help="Auth0 management-api-oas.json")
+    parser.add_argument("spec", type=Path, help="Auth0 management-api-oas.json (plain JSON; "
+                        "scripts/refresh_auth0_spec.py reads the vendored .gz)")
     parser.add_argument("-o", "--output", type=Path, default=OUTPUT)
     args = parser.parse_args(argv)
-    args.output.write_text(render(extract(args.spec)), encoding="utf-8")
+    args.output.write_text(render(extract(args.spec.read_bytes())), encoding="utf-8")
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 

@@ -4,7 +4,10 @@ The subset keeps, for every catalog operation, Auth0's operation object as is
 (parameters, request body, responses, security scopes) and every component it
 references, transitively, so the result is itself a valid OpenAPI 3.1 document.
 
-    python scripts/extract_auth0_spec.py [../shared/auth0/management-api-oas.json]
+    python scripts/extract_auth0_spec.py [path/to/management-api-oas.json[.gz]]
+
+Without an argument it reads the vendored copy (spec/auth0/, see its README);
+`scripts/refresh_auth0_spec.py` replaces that copy and reruns this.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.catalog import CATALOG, SPEC_FILE  # noqa: E402
+from scripts import auth0_document  # noqa: E402
 
-DEFAULT_SOURCE = ROOT.parent / "shared" / "auth0" / "management-api-oas.json"
+DEFAULT_SOURCE = auth0_document.VENDORED
 
 
 def _refs(node: Any) -> set[str]:
@@ -64,8 +68,8 @@ def extract(source: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render(source_path: Path) -> str:
-    return json.dumps(extract(json.loads(source_path.read_text())), indent=1,
+def render(source_path: Path = DEFAULT_SOURCE) -> str:
+    return json.dumps(extract(auth0_document.load(source_path)), indent=1,
                       sort_keys=False) + "\n"
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +10,7 @@ import requests
 
 from emulator.server import EmulatorServer
 from emulator.tenant import Tenant, TenantSnapshot
-
-SPEC_PATH = Path(__file__).resolve().parents[3] / "shared/auth0/management-api-oas.json"
+from scripts import auth0_document
 
 
 @pytest.fixture(scope="session")
@@ -134,10 +131,8 @@ def api_as(emu: EmulatorServer) -> Callable[[str | None], Api]:
 
 @pytest.fixture(scope="session")
 def spec_dict() -> dict[str, Any]:
-    if not SPEC_PATH.exists():
-        pytest.skip(f"Auth0 OpenAPI document not found at {SPEC_PATH}")
-    data: dict[str, Any] = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
-    return data
+    """Auth0's whole Management API document (the copy vendored in spec/auth0/)."""
+    return auth0_document.load()
 
 
 @pytest.fixture(scope="session")
