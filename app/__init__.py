@@ -8,37 +8,42 @@ from flask import Flask
 
 from config.settings import Settings, load_settings
 
-# Importing audit and guards registers their policy sections before auth loads the policy.
-from . import audit, auth, errors, guards, management, observability, redis_conn, runtime
+from . import audit, auth, errors, management, observability, policy_format, redis_conn, runtime
+from .api import audit as audit_api
+from .api import facade, gateway, health, openapi
+from .guards import budget, ratelimit
+from .state import SETTINGS_KEY
 from .strict_json import StrictJSONProvider
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """The one factory. Without `settings`, they are read from the environment."""
+    """The one factory. Without `settings`, they are read from the environment.
+
+    Every piece is wired here, explicitly and in order; nothing registers itself.
+    """
     settings = settings or load_settings(os.environ)
     observability.configure_logging(settings.log_level, settings.log_format)
 
     app = Flask(__name__)
-    app.config["SETTINGS"] = settings
+    app.config[SETTINGS_KEY] = settings
     # Flask answers 413 for larger bodies before any view reads them.
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json = StrictJSONProvider(app)  # NaN, 1e999, deep nesting: 400, not 500
 
-    observability.init_app(app)
+    observability.init_app(app, settings)
     errors.init_app(app)
     redis_conn.init_app(app, settings)
-    runtime.init_app(app, settings)
-    auth.init_app(app, settings)
-    management.init_app(app, settings)
-
-    from .api import audit as audit_api
-    from .api import facade, gateway, health, openapi
+    runtime.init_app(app, settings)  # proxy trust, CORS, security headers, /readyz, /metrics
+    # The policy with every guardrail's section; start-up fails on a bad one.
+    auth.init_app(app, settings, policy_format.load(settings.policy_file))
+    fleet_budget = budget.init_app(app, settings, redis_conn.redis_client(app))
+    management.init_app(app, settings, budget=fleet_budget)  # tiers, broker, client
+    ratelimit.init_app(app, settings)  # flask-limiter, before every view
+    audit.init_app(app, settings)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(gateway.bp)
     app.register_blueprint(openapi.bp)
     facade.init_app(app)
-    guards.init_app(app, settings)
-    audit.init_app(app, settings)
     app.register_blueprint(audit_api.bp)
     return app

@@ -39,27 +39,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, current_app, g, request
+from werkzeug.exceptions import HTTPException
 
 from config.settings import Settings
 
 from . import metrics
-from .api.pipeline import OBSERVERS, Call
-from .auth import register_section
 from .auth.policy import Locator
 from .auth.principal import Principal
-from .guards.breaker import Breaker
-from .guards.context import current_operation, policy_section
-from .guards.scope import target_user_id
+from .call import Call
+from .catalog import Operation
+from .errors import Problem
 from .observability import redact
+from .redis_conn import Breaker, redis_client
 from .redis_conn import key as redis_key
-from .redis_conn import redis_client
+from .state import policy_section
 
 log = logging.getLogger("admin_gateway.audit")
 
 SECTION = "audit"
 EXTENSION = "admin_gateway.audit"
-AUDIT_ENDPOINT = "audit.list_events"
 AUDIT_OPERATION = "gateway_audit"
 OUTCOMES = ("allowed", "denied", "failed")
 SENSITIVE_FIELDS = frozenset({"password", "client_secret"})
@@ -92,9 +91,6 @@ def parse_section(raw: Any, locate: Locator, problems: list[str]) -> AuditConfig
                         f"metadata_values must list keys such as \"app_metadata.department\"")
         values = []
     return AuditConfig(frozenset(values))
-
-
-register_section(SECTION, parse_section)
 
 
 def _config() -> AuditConfig:
@@ -153,8 +149,9 @@ def _now() -> tuple[str, float]:
 
 
 def build_event(*, operation: str, method: str, principal: Principal | None, ip: str | None,
-                target: str | None, body: Any, status: int, problem: Any, tier: str | None,
-                out_of_scope: bool = False) -> dict[str, Any]:
+                target: str | None, body: Any, status: int, reason: str | None,
+                detail: str | None, tier: str | None, out_of_scope: bool = False
+                ) -> dict[str, Any]:
     when, ts = _now()
     fields, values = changed_fields(body, _config().metadata_values)
     event: dict[str, Any] = {
@@ -172,13 +169,10 @@ def build_event(*, operation: str, method: str, principal: Principal | None, ip:
         "status": status,
         "tier": tier,
     }
-    if isinstance(problem, dict):
-        kind = problem.get("type")
-        if isinstance(kind, str) and kind != "about:blank":
-            event["reason"] = kind.rsplit("/", 1)[-1][:64]
-        detail = problem.get("detail")
-        if isinstance(detail, str):
-            event["detail"] = redact(detail)[:MAX_DETAIL_CHARS]
+    if reason:
+        event["reason"] = reason[:64]
+    if detail:
+        event["detail"] = redact(detail)[:MAX_DETAIL_CHARS]
     if out_of_scope:
         event["reason"] = "outside-scope"
     return event
@@ -244,80 +238,95 @@ def trail(app: Flask | None = None) -> AuditTrail:
     return found
 
 
-# -- hooks ------------------------------------------------------------------------------
+# -- what gets recorded --------------------------------------------------------------
 
 
-def observe(call: Call) -> None:
-    """Observer: keep the finished call; the event is written with the final response."""
-    g.audit_call = call
+def _audited(is_write: bool, status: int, out_of_scope: bool) -> bool:
+    """Every write, whatever its outcome; reads only when refused (403) or out of scope."""
+    return is_write or status == 403 or out_of_scope
 
 
-def _audited_operation() -> tuple[str, str, bool] | None:
-    operation = current_operation()
-    if operation is not None:
-        return operation.operation_id, operation.method, operation.is_write
-    if request.endpoint == AUDIT_ENDPOINT:
-        return AUDIT_OPERATION, request.method, False
-    return None
+def _reason_and_detail(failure: HTTPException | None) -> tuple[str | None, str | None]:
+    if failure is None:
+        return None, None
+    reason = failure.type.rsplit("/", 1)[-1] if isinstance(failure, Problem) \
+        and failure.type != "about:blank" else None
+    code = failure.code or 500
+    # What the caller was told (app/errors.py hides the details of 5xx it did not raise).
+    detail = failure.description if isinstance(failure, Problem) or code < 500 else None
+    return reason, detail
+
+
+def record_call(operation: Operation, principal: Principal | None, body: Any,
+                call: Call | None, status: int, failure: HTTPException | None = None) -> None:
+    """The facade's one audit step: an event from the finished call, or from how far a
+    refused request got (`call` is None when it failed before validation; `body` is None
+    when it failed before the body was read)."""
+    out_of_scope = call is not None and call.out_of_scope
+    if not _audited(operation.is_write, status, out_of_scope):
+        return
+    if call is not None:
+        body, target = call.request.body, call.target_user
+    else:
+        target = _path_target(operation)
+        if target is None and isinstance(body, dict) and operation.target_user:
+            value = body.get(operation.target_user)
+            target = value if isinstance(value, str) else None
+    if target is None and call is not None and isinstance(call.response, dict) \
+            and status < 300:
+        created = call.response.get("user_id")  # POST /users: the new user
+        target = created if isinstance(created, str) else None
+    reason, detail = _reason_and_detail(failure)
+    _write(operation.operation_id, operation.method, principal, target, body, status, reason,
+           detail, call.tier.name if call is not None and call.tier else None, out_of_scope)
+
+
+def record_refusal(operation: Operation | None, status: int, reason: str, detail: str,
+                   *, operation_id: str | None = None) -> None:
+    """A refusal outside the facade's pipeline: the per-caller rate limit (before any view)
+    and the audit endpoint's own 403."""
+    name = operation.operation_id if operation else operation_id
+    is_write = operation.is_write if operation else False
+    if name is None or not _audited(is_write, status, False):
+        return
+    target = _path_target(operation) if operation else None
+    _write(name, request.method, _known_principal(), target, _request_body(), status, reason,
+           detail, None, False)
 
 
 def _request_body() -> Any:
+    """The body's field names are part of the event, even when nothing else read it."""
     try:
         return request.get_json(silent=True)
     except Exception:  # noqa: BLE001 - a 413 or unreadable body: record no fields
         return None
 
 
-def _fallback_target(target_name: str | None, body: Any) -> str | None:
-    if target_name is None:
+def _known_principal() -> Principal | None:
+    principal = g.get("principal")  # set by authentication when the token was valid
+    return principal if isinstance(principal, Principal) else None
+
+
+def _path_target(operation: Operation) -> str | None:
+    if operation.target_user is None:
         return None
-    value = (request.view_args or {}).get(target_name)
-    if value is None and isinstance(body, dict):
-        value = body.get(target_name)
+    value = (request.view_args or {}).get(operation.target_user)
     return value if isinstance(value, str) else None
 
 
-def audit_response(response: Response) -> Response:
-    """after_request: write the event of an audited request; never fails the request."""
+def _write(operation_id: str, method: str, principal: Principal | None, target: str | None,
+           body: Any, status: int, reason: str | None, detail: str | None, tier: str | None,
+           out_of_scope: bool) -> None:
     try:
-        found = _audited_operation()
-        if found is None:
-            return response
-        operation_id, method, is_write = found
-        status = response.status_code
-        call: Call | None = g.get("audit_call")
-        out_of_scope = bool(call is not None and call.notes.get("out_of_scope"))
-        if not (is_write or status == 403 or out_of_scope):
-            return response
-        if call is not None:
-            body: Any = call.request.body
-            target = target_user_id(call)
-            if target is None and isinstance(call.response, dict) and status < 300:
-                created = call.response.get("user_id")  # POST /users: the new user
-                target = created if isinstance(created, str) else None
-            tier = call.tier.name if call.tier else None
-        else:
-            body = _request_body()
-            operation = current_operation()
-            target = _fallback_target(operation.target_user if operation else None, body)
-            tier = None
-        problem = response.get_json(silent=True) if status >= 400 and response.is_json else None
-        principal = g.get("principal")
-        event = build_event(operation=operation_id, method=method,
-                            principal=principal if isinstance(principal, Principal) else None,
+        event = build_event(operation=operation_id, method=method, principal=principal,
                             ip=request.remote_addr, target=target, body=body, status=status,
-                            problem=problem, tier=tier, out_of_scope=out_of_scope)
+                            reason=reason, detail=detail, tier=tier, out_of_scope=out_of_scope)
         trail().record(event)
     except Exception:  # noqa: BLE001 - the audit trail must never break a request
         log.exception("could not write an audit event")
-    return response
 
 
 def init_app(app: Flask, settings: Settings) -> AuditTrail:
     found = AuditTrail(settings, redis_client(app))
     app.extensions[EXTENSION] = found
-    if observe not in OBSERVERS:
-        OBSERVERS.append(observe)
-    app.after_request(audit_response)
     return found
-

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 SPEC_FILE = Path(__file__).with_name("auth0_spec.json")
 API_PREFIX = "/api/v2"
@@ -55,6 +55,18 @@ PERMISSIONS: dict[str, str] = {
 }
 
 
+# How delegated scope (app/guards/scope.py) reads an operation's users:
+# - "query": a search; the caller's q is restricted and every answer is checked;
+# - "results": a lookup; every answer is checked;
+# - "target": one user (`target_user`) is read and checked before the call;
+# - "target-answer": as "target", and that read is the answer (GET /users/{id});
+# - "new-user": the body creates a user who must land inside the caller's scope;
+# - "none": no user is involved (e.g. the tenant's roles).
+ScopeCheck = Literal["query", "results", "target", "target-answer", "new-user", "none"]
+# Auth0 Essentials rate-limits these groups separately (app/guards/budget.py).
+BudgetGroup = Literal["users-read", "users-write", "other"]
+
+
 @dataclass(frozen=True)
 class Operation:
     """One exposed Management API operation."""
@@ -75,6 +87,19 @@ class Operation:
     # True: a body's fields decide alone (PATCH {"blocked": true} needs users:block and
     # nothing else). False: the base permission is always needed, fields add to it.
     permission_by_field: bool = False
+    # Delegated scope, escalation protection and the fleet budget, per operation.
+    scope_check: ScopeCheck = "none"
+    # Refused on the caller's own account (escalation protection): what it would do;
+    # `self_action_fields`: the same for a write only when it touches these fields.
+    self_action: str | None = None
+    self_action_fields: Mapping[str, str] = field(default_factory=dict)
+    assigns_roles: bool = False  # the body's `roles` must be assignable by the caller
+    budget_group: BudgetGroup = "other"
+    # Gateway validation beyond Auth0's schema (app/schemas/requests.py names each rule).
+    query_rules: tuple[str, ...] = ()
+    body_rules: tuple[str, ...] = ()
+    # Auth0 query parameters the gateway does not pass on (the reason is in the rule).
+    excluded_query: frozenset[str] = frozenset()
 
     @property
     def is_write(self) -> bool:
@@ -113,6 +138,13 @@ class Operation:
                       if name in self.field_permissions)
         return frozenset(needed)
 
+    def self_action_for(self, body_fields: Iterable[str] = ()) -> str | None:
+        """What this call would do to the caller's own account, if it is a self-action."""
+        if self.self_action is not None:
+            return self.self_action
+        return next((self.self_action_fields[name] for name in body_fields
+                     if name in self.self_action_fields), None)
+
     @property
     def entry_permissions(self) -> frozenset[str]:
         """Holding any of these allows some use of the operation (for /gateway/me)."""
@@ -147,14 +179,21 @@ _PROFILE_FIELDS = ("email", "email_verified", "phone_number", "phone_verified", 
                    "verify_phone_number", "connection", "client_id")
 
 CATALOG: tuple[Operation, ...] = (
-    Operation("get_users", "GET", "/users", "users:read", "List or search users"),
+    Operation("get_users", "GET", "/users", "users:read", "List or search users",
+              scope_check="query", budget_group="users-read",
+              query_rules=("sort:users", "fields", "paging", "search-engine"),
+              # primary_order only affected the retired v2 search engine.
+              excluded_query=frozenset({"primary_order"})),
     Operation("get_users-by-email", "GET", "/users-by-email", "users:read",
-              "Find users by email"),
+              "Find users by email", scope_check="results", budget_group="users-read",
+              query_rules=("fields", "email")),
     Operation("get_users_by_id", "GET", "/users/{id}", "users:read", "Get a user",
-              target_user="id"),
+              target_user="id", scope_check="target-answer", budget_group="users-read",
+              query_rules=("fields",)),
     Operation("post_users", "POST", "/users", "users:create", "Create a user",
               field_permissions={"app_metadata": "users:update_app_metadata",
-                                 "blocked": "users:block"}),
+                                 "blocked": "users:block"},
+              scope_check="new-user", budget_group="users-write"),
     Operation(
         "patch_users_by_id", "PATCH", "/users/{id}", "users:update", "Update a user",
         field_permissions={
@@ -169,36 +208,51 @@ CATALOG: tuple[Operation, ...] = (
         scope_field_limits={"update:users_app_metadata": frozenset({"app_metadata"})},
         target_user="id",
         permission_by_field=True,
+        scope_check="target",
+        self_action_fields={"blocked": "block or unblock your own account"},
+        budget_group="users-write",
     ),
     Operation("delete_users_by_id", "DELETE", "/users/{id}", "users:delete", "Delete a user",
-              target_user="id"),
+              target_user="id", scope_check="target", self_action="delete your own account",
+              budget_group="users-write"),
     Operation("get_user_roles", "GET", "/users/{id}/roles", "users:roles:read",
-              "List a user's roles", target_user="id"),
+              "List a user's roles", target_user="id", scope_check="target"),
     Operation("post_user_roles", "POST", "/users/{id}/roles", "users:roles:assign",
-              "Assign roles to a user", target_user="id"),
+              "Assign roles to a user", target_user="id", scope_check="target",
+              self_action="change your own roles", assigns_roles=True,
+              body_rules=("role-ids",)),
     Operation("delete_user_roles", "DELETE", "/users/{id}/roles", "users:roles:assign",
-              "Remove roles from a user", target_user="id"),
+              "Remove roles from a user", target_user="id", scope_check="target",
+              self_action="remove your own roles", assigns_roles=True,
+              body_rules=("role-ids",)),
     Operation("get_permissions", "GET", "/users/{id}/permissions", "users:roles:read",
-              "List a user's permissions", target_user="id"),
+              "List a user's permissions", target_user="id", scope_check="target"),
     Operation("get_logs_by_user", "GET", "/users/{id}/logs", "users:logs:read",
-              "List a user's log events", target_user="id"),
+              "List a user's log events", target_user="id", scope_check="target",
+              query_rules=("sort:logs",)),
     Operation("get_user-blocks_by_id", "GET", "/user-blocks/{id}", "users:read",
-              "Get a user's brute-force blocks", target_user="id"),
+              "Get a user's brute-force blocks", target_user="id", scope_check="target"),
     Operation("delete_user-blocks_by_id", "DELETE", "/user-blocks/{id}", "users:block",
-              "Clear a user's brute-force blocks", target_user="id"),
+              "Clear a user's brute-force blocks", target_user="id", scope_check="target"),
     Operation("post_password-change", "POST", "/tickets/password-change", "users:password_reset",
-              "Create a password-change ticket", target_user="user_id",
+              "Create a password-change ticket", target_user="user_id", scope_check="target",
               forbidden_fields={name: _BY_USER_ID for name in ("email", "connection_id",
-                                                                "identity")}),
+                                                                "identity")},
+              body_rules=("user-id-required",)),
     Operation("post_verification-email", "POST", "/jobs/verification-email", "users:update",
-              "Send a verification email", target_user="user_id"),
+              "Send a verification email", target_user="user_id", scope_check="target"),
     Operation("delete_authenticators", "DELETE", "/users/{id}/authenticators", "users:mfa_reset",
-              "Remove a user's MFA authenticators", target_user="id"),
+              "Remove a user's MFA authenticators", target_user="id", scope_check="target",
+              self_action="reset your own MFA"),
     Operation("get_roles", "GET", "/roles", "roles:read", "List roles"),
 )
 
-BY_ID: dict[str, Operation] = {op.operation_id: op for op in CATALOG}
+# The one index over the catalog: by operation id and by Flask route.
+BY_ID: Mapping[str, Operation] = {op.operation_id: op for op in CATALOG}
+BY_ROUTE: Mapping[tuple[str, str], Operation] = {(op.flask_rule, op.method): op
+                                                 for op in CATALOG}
 
-
-def operation(operation_id: str) -> Operation:
-    return BY_ID[operation_id]
+# Reads the guardrails make themselves (scope checks, escalation protection).
+READ_USER = BY_ID["get_users_by_id"]
+READ_USER_ROLES = BY_ID["get_user_roles"]
+LIST_ROLES = BY_ID["get_roles"]

@@ -1,27 +1,22 @@
 """`admin-gateway check-config`: validate everything start-up validates, and say what would run.
 
-Each subsystem contributes a `Check`: a function returning (ok, lines). The
-command prints every section and fails if any check fails.
+Each subsystem contributes a check: a function returning (ok, lines), listed
+in `CHECKS`. The command prints every section and fails if any check fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from config.settings import SPECS, Settings
 
+from .auth.cli import policy_check
+from .guards.budget import describe_budget
+from .management.tiers import describe_tiers
+
 Check = Callable[[Settings], tuple[bool, list[str]]]
-CHECKS: list[tuple[str, Check]] = []
 
 
-def check(title: str) -> Callable[[Check], Check]:
-    def register(fn: Check) -> Check:
-        CHECKS.append((title, fn))
-        return fn
-    return register
-
-
-@check("Settings")
 def _settings(settings: Settings) -> tuple[bool, list[str]]:
     lines = []
     for spec in SPECS:
@@ -34,10 +29,19 @@ def _settings(settings: Settings) -> tuple[bool, list[str]]:
     return True, lines
 
 
-def describe_configuration(settings: Settings) -> tuple[bool, str]:
+CHECKS: tuple[tuple[str, Check], ...] = (
+    ("Settings", _settings),
+    ("Policy", policy_check),
+    ("Credential tiers", describe_tiers),
+    ("Management API budget", describe_budget),
+)
+
+
+def describe_configuration(settings: Settings,
+                           checks: Sequence[tuple[str, Check]] = CHECKS) -> tuple[bool, str]:
     out: list[str] = []
     all_ok = True
-    for title, fn in CHECKS:
+    for title, fn in checks:
         try:
             ok, lines = fn(settings)
         except Exception as exc:  # a check that crashes is a failed check, not a traceback

@@ -1,57 +1,35 @@
-"""The `admin-gateway` command.
+"""The `admin-gateway` command: the runtime's subcommands.
 
-    admin-gateway demo            emulator + Redis + gateway on loopback, curl lines to paste
     admin-gateway check-config    validate settings and policy, show what would run
     admin-gateway settings        the settings table (markdown)
     admin-gateway gen-key         a fresh TOKEN_CACHE_KEY
-    admin-gateway emulator ...    the Auth0 tenant emulator (serve, token)
+    admin-gateway policy ...      check the policy file, explain a decision
+    admin-gateway tokens ...      the shared Management token cache
 
-Further commands (tokens, policy) register themselves through `COMMANDS`.
+The installed command adds the development tools (`demo`, `emulator`):
+see devtools/cli.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Callable
+from collections.abc import Sequence
 
 from dotenv import load_dotenv
 
-from config.settings import ConfigError, Settings, load_settings, settings_markdown
+from config.settings import settings_markdown
 
-Handler = Callable[[argparse.Namespace], int]
-# name -> (help, add_arguments, handler); modules append to it at import.
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {}
-
-
-def command(name: str, help_text: str,
-            arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None,
-            ) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        COMMANDS[name] = (help_text, arguments, handler)
-        return handler
-    return register
+from .auth.cli import POLICY_COMMAND
+from .commands import Command, load_or_explain
+from .management.cli import TOKENS_COMMAND
 
 
-def load_or_explain(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings | None:
-    """Settings from the environment, or None after printing every problem."""
-    try:
-        return load_settings(os.environ if environ is None else environ)
-    except ConfigError as exc:
-        print("admin-gateway: configuration problems:", file=sys.stderr)
-        for line in exc.problems:
-            print(f"  - {line}", file=sys.stderr)
-        return None
-
-
-@command("settings", "print the settings table (markdown)")
 def _settings(args: argparse.Namespace) -> int:
     print(settings_markdown())
     return 0
 
 
-@command("gen-key", "print a fresh TOKEN_CACHE_KEY (Fernet)")
 def _gen_key(args: argparse.Namespace) -> int:
     from cryptography.fernet import Fernet
 
@@ -59,7 +37,6 @@ def _gen_key(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("check-config", "validate settings and policy; print what would run")
 def _check_config(args: argparse.Namespace) -> int:
     from .checks import describe_configuration
 
@@ -71,60 +48,32 @@ def _check_config(args: argparse.Namespace) -> int:
     return 0 if ok else 2
 
 
-def _demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=int(os.environ.get("DEMO_PORT", "8080")),
-                        help="gateway port on 127.0.0.1 (default 8080, env DEMO_PORT)")
-    parser.add_argument("--emulator-port", type=int, default=0, help="default: a free port")
+COMMANDS: tuple[Command, ...] = (
+    Command("check-config", "validate settings and policy; print what would run",
+            _check_config),
+    Command("gen-key", "print a fresh TOKEN_CACHE_KEY (Fernet)", _gen_key),
+    POLICY_COMMAND,
+    Command("settings", "print the settings table (markdown)", _settings),
+    TOKENS_COMMAND,
+)
 
 
-@command("demo", "run the emulator, Redis and the gateway on loopback", _demo_arguments)
-def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    return run_demo(gateway_port=args.port, emulator_port=args.emulator_port)
-
-
-def _emulator_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("rest", nargs=argparse.REMAINDER,
-                        help="[serve] --port N | token --user U (serve is the default)")
-
-
-@command("emulator", "the Auth0 tenant emulator (serve, token)", _emulator_arguments)
-def _emulator(args: argparse.Namespace) -> int:
-    from emulator.cli import main as emulator_main
-
-    rest = list(args.rest)
-    if not rest or (rest[0].startswith("-") and rest[0] not in ("-h", "--help")):
-        rest.insert(0, "serve")  # `admin-gateway emulator --port N` serves
-    return int(emulator_main(rest))
-
-
-def _load_plugins() -> None:
-    # Imported for their @command registrations.
-    from . import cli_commands  # noqa: F401
-
-
-def build_parser() -> argparse.ArgumentParser:
-    _load_plugins()
-    parser = argparse.ArgumentParser(prog="admin-gateway", description=__doc__.split("\n")[0])
+def build_parser(commands: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="admin-gateway",
+                                     description="A least-privilege facade over the Auth0 "
+                                                 "Management API v2.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (help_text, arguments, handler) in sorted(COMMANDS.items()):
-        command_parser = sub.add_parser(name, help=help_text)
-        arguments(command_parser)
-        command_parser.set_defaults(handler=handler)
+    for command in sorted(commands, key=lambda c: c.name):
+        command_parser = sub.add_parser(command.name, help=command.help)
+        command.arguments(command_parser)
+        command_parser.set_defaults(handler=command.handler)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, commands: Sequence[Command] = COMMANDS) -> int:
     load_dotenv(override=False)
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["emulator"]:
-        # Everything after `emulator` is the emulator's own command line (argparse would
-        # take `--port` for one of ours).
-        return _emulator(argparse.Namespace(rest=argv[1:]))
-    args = build_parser().parse_args(argv)
-    handler: Handler = args.handler
-    return handler(args)
+    args = build_parser(commands).parse_args(sys.argv[1:] if argv is None else argv)
+    return int(args.handler(args))
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from flask import Flask, Response, g, has_request_context, request
 
 from config.settings import Secret, Settings
 
+from .catalog import BY_ROUTE, Operation
 from .metrics import REQUEST_SECONDS, REQUESTS
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -145,11 +146,15 @@ def start_request() -> None:
     g.request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
 
 
-def _operation_label(operation: Any) -> str:
+def _operation() -> Operation | None:
+    rule = request.url_rule
+    return BY_ROUTE.get((rule.rule, request.method)) if rule is not None else None
+
+
+def _operation_label(operation: Operation | None) -> str:
     """The catalog operation, else the URL rule, else `unmatched` (a 404 path)."""
-    operation_id = getattr(operation, "operation_id", None)
-    if isinstance(operation_id, str):
-        return operation_id
+    if operation is not None:
+        return operation.operation_id
     rule = request.url_rule
     return rule.rule if rule is not None else "unmatched"
 
@@ -158,7 +163,7 @@ def _finish_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = getattr(g, "request_id", "")
     started = getattr(g, "started", None)
     elapsed = time.perf_counter() - started if started else None
-    operation = getattr(g, "operation", None)
+    operation = _operation()
     label = _operation_label(operation)
     REQUESTS.labels(operation=label, status=str(response.status_code)).inc()
     if elapsed is not None:
@@ -167,15 +172,13 @@ def _finish_request(response: Response) -> Response:
         "%s %s %s", request.method, request.path, response.status_code,
         extra={"method": request.method, "path": request.path, "status": response.status_code,
                "duration_ms": round(elapsed * 1000, 2) if elapsed is not None else None,
-               "operation": getattr(operation, "operation_id", None),
+               "operation": operation.operation_id if operation else None,
                "remote_addr": request.remote_addr, "scheme": request.scheme},
     )
     return response
 
 
-def init_app(app: Flask) -> None:
-    settings = app.config.get("SETTINGS")
-    if isinstance(settings, Settings):
-        register_settings_secrets(settings)
+def init_app(app: Flask, settings: Settings) -> None:
+    register_settings_secrets(settings)
     app.before_request(start_request)
     app.after_request(_finish_request)

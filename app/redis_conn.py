@@ -18,13 +18,18 @@ slot (CROSSSLOT otherwise), so `key()` wraps the prefix in a hash tag
 data is small (tokens, counters, a capped stream), so one slot costs nothing
 and multi-key scripts keep working unchanged.
 
+`Breaker` spares callers that have a local fallback (budget, audit) a slow
+Redis attempt per request while Redis is down.
+
 `limiter_storage(settings)` gives flask-limiter (the `limits` library) the
 same Redis as a storage URI and options.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 from urllib.parse import unquote, urlsplit
@@ -37,7 +42,10 @@ from redis.sentinel import Sentinel
 
 from config.settings import Settings
 
+from . import metrics
+
 EXTENSION = "admin_gateway.redis"
+log = logging.getLogger("admin_gateway.redis")
 
 SENTINEL_SCHEME = "redis+sentinel"
 CLUSTER_SCHEME = "redis+cluster"
@@ -216,3 +224,35 @@ def limiter_storage(settings: Settings) -> tuple[str, dict[str, Any]]:
     if target.kind == "single" and target.url.lower().startswith("unix://"):
         return "redis+unix://" + target.url.partition("://")[2], options
     return target.url, options
+
+
+class Breaker:
+    """A tiny circuit breaker around Redis calls that have a local fallback.
+
+    After a failure the caller uses its fallback for `cool_down` seconds before
+    trying Redis again, so an unreachable Redis (a blackholed host answers nothing
+    until the socket timeout) costs one slow attempt per cool-down, not per request.
+    """
+
+    def __init__(self, component: str, cool_down: float = 5.0) -> None:
+        self.component = component
+        self.cool_down = cool_down
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def closed(self) -> bool:
+        """True when Redis should be tried."""
+        return time.monotonic() >= self._open_until
+
+    def failed(self, exc: BaseException) -> None:
+        metrics.REDIS_ERRORS.labels(self.component).inc()
+        with self._lock:
+            was_closed = self.closed
+            self._open_until = time.monotonic() + self.cool_down
+        if was_closed:
+            log.warning("Redis unavailable for %s (%s); using the local fallback for %.0f s",
+                        self.component, type(exc).__name__, self.cool_down)
+
+    def succeeded(self) -> None:
+        self._open_until = 0.0

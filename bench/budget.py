@@ -36,8 +36,8 @@ import requests
 from cryptography.fernet import Fernet
 from gateway_process import start_gateway
 
-from app.demo import demo_environment, demo_redis
 from app.guards.budget import PLANS
+from devtools.demo import demo_environment, demo_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = ("budget", "none")

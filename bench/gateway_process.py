@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from app.demo import free_port
+from devtools.demo import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

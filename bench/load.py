@@ -45,7 +45,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.demo import demo_environment, demo_redis, free_port  # noqa: E402
+from devtools.demo import demo_environment, demo_redis, free_port  # noqa: E402
 
 PATHS = ("me", "user", "search", "healthz")
 

@@ -35,11 +35,11 @@ import requests
 from cryptography.fernet import Fernet
 from gateway_process import start_gateway
 
-from app.demo import DEMO_TIERS, demo_environment, demo_redis
 from app.management.broker import TokenBroker
 from app.management.minting import Minter, pooled_session
 from app.redis_conn import connect
 from config.settings import Settings, TierConfig, load_settings
+from devtools.demo import DEMO_TIERS, demo_environment, demo_redis
 
 MODES = ("broker", "naive")
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.docs_tables import SECTIONS  # noqa: E402
+from devtools.docs_tables import SECTIONS  # noqa: E402
 
 README = ROOT / "README.md"
 

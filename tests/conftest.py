@@ -73,7 +73,7 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
 
 def gateway_env(emulator: Any, redis_url: str, prefix: str, **overrides: str) -> dict[str, str]:
     """Gateway settings pointing at an emulator, as the demo builds them."""
-    from app.demo import demo_environment
+    from devtools.demo import demo_environment
 
     env = demo_environment(emulator.tenant, redis_url, CACHE_KEY)
     env.update({"REDIS_KEY_PREFIX": prefix, "LOG_FORMAT": "json"})

@@ -10,22 +10,21 @@ from pathlib import Path
 
 import requests
 
-from app.cli import COMMANDS, build_parser
-from app.demo import free_port
+from devtools.cli import COMMANDS
+from devtools.demo import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_readme_commands_and_registered_commands_are_the_same() -> None:
-    build_parser()
     readme = (ROOT / "README.md").read_text()
     documented = set(re.findall(r"`admin-gateway ([a-z-]+)", readme))
-    assert documented == set(COMMANDS)
+    assert documented == {command.name for command in COMMANDS}
 
 
 def test_emulator_serves_by_default() -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "emulator", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "devtools.cli", "emulator", "--port", str(port)],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
@@ -46,6 +45,6 @@ def test_emulator_serves_by_default() -> None:
 def test_gen_key_prints_a_fernet_key() -> None:
     from cryptography.fernet import Fernet
 
-    out = subprocess.run([sys.executable, "-m", "app.cli", "gen-key"], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "devtools.cli", "gen-key"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout.strip()
     Fernet(out.encode())  # raises if malformed

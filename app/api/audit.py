@@ -20,7 +20,7 @@ import redis
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..audit import AUDIT_OPERATION, OUTCOMES, trail
+from ..audit import AUDIT_OPERATION, OUTCOMES, record_refusal, trail
 from ..auth import current_principal
 from ..catalog import BY_ID
 from ..errors import Problem, forbidden
@@ -120,7 +120,11 @@ def _bounds(query: dict[str, Any]) -> tuple[str, str]:
 def list_events() -> Response:
     principal = current_principal()
     if not principal.has(PERMISSION):
-        raise forbidden(PERMISSION, "Reading the audit trail needs the permission audit:read.")
+        refusal = forbidden(PERMISSION, "Reading the audit trail needs the permission "
+                                        "audit:read.")
+        record_refusal(None, 403, "insufficient-permission", str(refusal.description),
+                       operation_id=AUDIT_OPERATION)
+        raise refusal
     query = _query()
     newest, oldest = _bounds(query)
     events: list[dict[str, Any]] = []

@@ -15,11 +15,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, send_from_directory
+from flask import Blueprint, Response, abort, jsonify, send_from_directory
 
 from ..catalog import CATALOG, Operation, spec_document
 from ..schemas.from_spec import resolve
-from ..schemas.requests import QUERY_EXCLUDED
+from ..state import settings
 
 bp = Blueprint("openapi", __name__)
 
@@ -55,7 +55,7 @@ def _problem_ref(description: str) -> dict[str, Any]:
 def _operation_doc(operation: Operation) -> dict[str, Any]:
     source = spec_document()["paths"][operation.path][operation.method.lower()]
     doc: dict[str, Any] = copy.deepcopy(source)
-    excluded = QUERY_EXCLUDED.get(operation.operation_id, frozenset())
+    excluded = operation.excluded_query
     doc["parameters"] = [p for p in (resolve(p) for p in doc.get("parameters", []))
                          if p["in"] != "header" and p["name"] not in excluded]
     if "requestBody" in doc:
@@ -181,7 +181,7 @@ def build_document() -> dict[str, Any]:
 @bp.before_request
 def _docs_switch() -> None:
     # DOCS_ENABLED=false hides the whole blueprint: document, page and assets.
-    if not current_app.config["SETTINGS"].docs_enabled:
+    if not settings().docs_enabled:
         abort(404)
 
 

@@ -9,7 +9,7 @@ See docs/authentication.md for every check and rejection reason.
 from __future__ import annotations
 
 from .extension import Authenticator, authenticator, authorize, current_principal, init_app
-from .policy import Policy, PolicyError, load_policy, register_role_key, register_section
+from .policy import Policy, PolicyError, PolicyFormat, load_policy
 from .principal import Principal
 from .verifier import TokenRejected
 
@@ -17,6 +17,7 @@ __all__ = [
     "Authenticator",
     "Policy",
     "PolicyError",
+    "PolicyFormat",
     "Principal",
     "TokenRejected",
     "authenticator",
@@ -24,6 +25,4 @@ __all__ = [
     "current_principal",
     "init_app",
     "load_policy",
-    "register_role_key",
-    "register_section",
 ]

@@ -20,18 +20,16 @@ from pathlib import Path
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-from app.catalog import API_PREFIX, CATALOG, PERMISSIONS, Operation
-from app.checks import check
-from app.cli import command
+from app.catalog import API_PREFIX, BY_ROUTE, PERMISSIONS, Operation
+from app.commands import Command
+from app.policy_format import load as load_policy
 from config.settings import DEFAULT_POLICY_FILE, Settings
 
 from .access import decide
 from .extension import TRUST_SCOPE_WARNING
-from .policy import Policy, PolicyError, load_policy
+from .policy import Policy, PolicyError
 
-_ROUTES = Map([Rule(op.flask_rule, methods=[op.method], endpoint=op.operation_id)
-               for op in CATALOG])
-_BY_ID = {op.operation_id: op for op in CATALOG}
+_ROUTES = Map([Rule(rule, methods=[method]) for rule, method in BY_ROUTE])
 
 
 def match_operation(method: str, path: str) -> Operation:
@@ -39,8 +37,8 @@ def match_operation(method: str, path: str) -> Operation:
     path = path.split("?", 1)[0]
     if not path.startswith(API_PREFIX + "/"):
         path = API_PREFIX + "/" + path.lstrip("/")
-    endpoint, _ = _ROUTES.bind("gateway.invalid").match(path, method.upper())
-    return _BY_ID[str(endpoint)]
+    rule, _ = _ROUTES.bind("gateway.invalid").match(path, method.upper(), return_rule=True)
+    return BY_ROUTE[(rule.rule, method.upper())]
 
 
 def _policy_file(args: argparse.Namespace) -> Path:
@@ -129,7 +127,6 @@ def _explain(args: argparse.Namespace, policy: Policy) -> int:
     return 0 if decision.allowed else 1
 
 
-@command("policy", "policy file: check | explain METHOD PATH", _arguments)
 def policy_command(args: argparse.Namespace) -> int:
     policy = _load(args)
     if policy is None:
@@ -148,8 +145,11 @@ def describe_policy(policy: Policy) -> list[str]:
     return lines
 
 
-@check("Policy")
-def _policy_check(settings: Settings) -> tuple[bool, list[str]]:
+POLICY_COMMAND = Command("policy", "policy file: check | explain METHOD PATH", policy_command,
+                         _arguments)
+
+
+def policy_check(settings: Settings) -> tuple[bool, list[str]]:
     try:
         policy = load_policy(settings.policy_file)
     except PolicyError as exc:

@@ -1,7 +1,7 @@
 """The authentication extension: who is calling (401) and may they do this (403).
 
-`init_app` loads and validates the policy (start-up fails on a bad one) and
-keeps one `Authenticator` in `app.extensions`. Views call `authorize(op,
+`init_app` keeps one `Authenticator` (with the policy the factory loaded and
+validated) in `app.extensions`. Views call `authorize(op,
 fields)` before anything else — before any Management token is minted or
 Auth0 is called — or `current_principal()` when no catalog operation applies.
 """
@@ -22,7 +22,7 @@ from config.settings import Settings
 from .access import decide
 from .bearer import BearerProblem, bearer_token
 from .jwks import JwksCache, JwksUnavailable
-from .policy import Policy, load_policy
+from .policy import Policy
 from .principal import Principal, principal_from_claims
 from .token_cache import VerifiedTokenCache
 from .verifier import TokenRejected, TokenVerifier
@@ -79,9 +79,8 @@ class Authenticator:
         return principal
 
 
-def init_app(app: Flask, settings: Settings | None = None) -> Authenticator:
-    settings = settings or app.config["SETTINGS"]
-    authenticator = Authenticator(settings, load_policy(settings.policy_file))
+def init_app(app: Flask, settings: Settings, policy: Policy) -> Authenticator:
+    authenticator = Authenticator(settings, policy)
     app.extensions[EXTENSION_KEY] = authenticator
     if settings.trust_scope_claim:
         log.warning(TRUST_SCOPE_WARNING)

@@ -8,10 +8,10 @@ file and line it is on (tomllib gives no positions, so lines are found by
 scanning the text). Unknown permissions and unknown keys are errors: a typo in
 a policy must stop the gateway, not silently grant or withhold something.
 
-The format grows without this module knowing the details: other modules
-register validators for their own top-level sections (`register_section`) and
-for extra keys inside a role (`register_role_key`), e.g. the guardrails'
-`assignable_roles`. Anything not registered is refused.
+The format grows without this module knowing the details: a `PolicyFormat`
+names the validators of the other top-level sections and of extra keys inside
+a role (the gateway's is `app/policy_format.py`: the guardrails' sections and
+`assignable_roles`). Anything the format does not name is refused.
 """
 
 from __future__ import annotations
@@ -112,22 +112,19 @@ def _header_keys(header: str) -> tuple[str, ...] | None:
 SectionValidator = Callable[[Any, Locator, list[str]], Any]
 RoleKeyValidator = Callable[[str, Any, Locator, list[str]], Any]
 
-_SECTIONS: dict[str, SectionValidator] = {}
-_ROLE_KEYS: dict[str, RoleKeyValidator] = {}
+@dataclass(frozen=True)
+class PolicyFormat:
+    """Who validates what beyond `[roles."X"] permissions`: top-level sections by name,
+    and extra keys inside a role (e.g. `assignable_roles`)."""
 
+    sections: Mapping[str, SectionValidator] = field(default_factory=dict)
+    role_keys: Mapping[str, RoleKeyValidator] = field(default_factory=dict)
 
-def register_section(name: str, validator: SectionValidator) -> None:
-    """Let a module own a top-level section of the policy file (e.g. `[protected]`)."""
-    if name == ROLES_SECTION:
-        raise ValueError("the roles section belongs to app.auth.policy")
-    _SECTIONS[name] = validator
-
-
-def register_role_key(name: str, validator: RoleKeyValidator) -> None:
-    """Let a module own a key inside `[roles."X"]` (e.g. `assignable_roles`)."""
-    if name == PERMISSIONS_KEY:
-        raise ValueError("the permissions key belongs to app.auth.policy")
-    _ROLE_KEYS[name] = validator
+    def __post_init__(self) -> None:
+        if ROLES_SECTION in self.sections:
+            raise ValueError("the roles section belongs to app.auth.policy")
+        if PERMISSIONS_KEY in self.role_keys:
+            raise ValueError("the permissions key belongs to app.auth.policy")
 
 
 @dataclass(frozen=True)
@@ -174,7 +171,8 @@ def _validate_permissions(role: str, raw: Any, locate: Locator,
     return frozenset(p for p in raw if p in PERMISSIONS)
 
 
-def _validate_roles(raw: Any, locate: Locator, problems: list[str]) -> dict[str, Role]:
+def _validate_roles(raw: Any, locate: Locator, problems: list[str],
+                    role_keys: Mapping[str, RoleKeyValidator]) -> dict[str, Role]:
     if not isinstance(raw, dict):
         problems.append(f"{locate.where(key=ROLES_SECTION)}: `roles` must be a table of roles")
         return {}
@@ -196,9 +194,9 @@ def _validate_roles(raw: Any, locate: Locator, problems: list[str]) -> dict[str,
         for key, value in body.items():
             if key == PERMISSIONS_KEY:
                 continue
-            validator = _ROLE_KEYS.get(key)
+            validator = role_keys.get(key)
             if validator is None:
-                known = ", ".join([PERMISSIONS_KEY, *sorted(_ROLE_KEYS)])
+                known = ", ".join([PERMISSIONS_KEY, *sorted(role_keys)])
                 problems.append(f"{locate.where(section=section, key=key)}: role {name!r}: "
                                 f"unknown key {key!r}; allowed keys: {known}")
                 continue
@@ -207,8 +205,11 @@ def _validate_roles(raw: Any, locate: Locator, problems: list[str]) -> dict[str,
     return roles
 
 
-def parse_policy(text: str, path: Path) -> Policy:
-    """Parse and validate policy text; raise PolicyError listing every problem."""
+def parse_policy(text: str, path: Path, form: PolicyFormat | None = None) -> Policy:
+    """Parse and validate policy text; raise PolicyError listing every problem.
+
+    Without `form`, only `[roles."X"] permissions` is known."""
+    form = form or PolicyFormat()
     locate = Locator(path, text)
     try:
         data = tomllib.loads(text)
@@ -220,11 +221,11 @@ def parse_policy(text: str, path: Path) -> Policy:
     sections: dict[str, Any] = {}
     for name, value in data.items():
         if name == ROLES_SECTION:
-            roles = _validate_roles(value, locate, problems)
+            roles = _validate_roles(value, locate, problems, form.role_keys)
             continue
-        validator = _SECTIONS.get(name)
+        validator = form.sections.get(name)
         if validator is None:
-            known = ", ".join([ROLES_SECTION, *sorted(_SECTIONS)])
+            known = ", ".join([ROLES_SECTION, *sorted(form.sections)])
             where = (locate.where(section=(name,)) if locate.line_of(section=(name,))
                      else locate.where(key=name))
             problems.append(f"{where}: unknown section {name!r}; known sections: {known}")
@@ -237,9 +238,9 @@ def parse_policy(text: str, path: Path) -> Policy:
     return Policy(path, MappingProxyType(roles), MappingProxyType(sections))
 
 
-def load_policy(path: Path) -> Policy:
+def load_policy(path: Path, form: PolicyFormat | None = None) -> Policy:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PolicyError([f"{path}: cannot read the policy file ({type(exc).__name__})"]) from None
-    return parse_policy(text, path)
+    return parse_policy(text, path, form)

@@ -17,7 +17,7 @@ Auth0 limits the Management API with a token bucket per tenant (AUTH0_FACTS.md):
 MGMT_BUDGET_RATE (> 0) replaces the plan by one bucket of that rate;
 MGMT_BUDGET_BURST (> 0) replaces every bucket's burst.
 
-How a call gets its token (`acquire`, the client's before_send hook): one Lua
+How a call gets its token (`acquire`, asked by the Management client on every attempt): one Lua
 script, one round trip. The script refills the bucket from Redis's own clock
 (one clock for the whole fleet), takes a token and answers how long the caller
 must wait for it. A caller may *reserve* a future token (the bucket goes
@@ -32,7 +32,7 @@ then keeps `reserve` tokens that absorb jitter (a request that reaches Auth0
 long stall grows back by itself. That is what makes zero Auth0 429s possible
 at nearly the full rate.
 
-Learning from Auth0 (`learn`, the after_response hook):
+Learning from Auth0 (`learn`, told by the client about every answer):
 - a 429 drains the bucket until Auth0's `Retry-After` (else `x-ratelimit-reset`):
   every process then waits instead of hammering;
 - `x-ratelimit-remaining` lower than what we believe (someone else is using
@@ -62,11 +62,10 @@ from config.settings import ConfigError, Settings
 
 from .. import metrics
 from ..catalog import Operation
-from ..checks import check
 from ..errors import Problem
-from ..management.client import ManagementClient, retry_after_seconds
+from ..management.client import retry_after_seconds
+from ..redis_conn import Breaker
 from ..redis_conn import key as redis_key
-from .breaker import Breaker
 
 log = logging.getLogger("admin_gateway.budget")
 
@@ -152,12 +151,6 @@ class Bucket:
                 f"(reserve {self.reserve})")
 
 
-ESSENTIALS_GROUPS = {
-    "get_users": "users-read", "get_users_by_id": "users-read",
-    "get_users-by-email": "users-read",
-    "post_users": "users-write", "patch_users_by_id": "users-write",
-    "delete_users_by_id": "users-write",
-}
 PLANS: dict[str, tuple[Bucket, ...]] = {
     "free": (Bucket("all", 2.0, 2),),
     "enterprise": (Bucket("all", 16.0, 50),),
@@ -178,7 +171,7 @@ def _single(_: Operation) -> str:
 
 
 def _essentials(operation: Operation) -> str:
-    return ESSENTIALS_GROUPS.get(operation.operation_id, "other")
+    return operation.budget_group  # the catalog names each operation's Essentials group
 
 
 def budget_plan(settings: Settings) -> BudgetPlan:
@@ -290,7 +283,7 @@ class FleetBudget:
         self.local[bucket.name].clamp(cap)
 
     def acquire(self, operation: Operation) -> None:
-        """before_send: wait for a token within MGMT_BUDGET_WAIT_SECONDS, or 429."""
+        """Wait for a token within MGMT_BUDGET_WAIT_SECONDS, or 429."""
         bucket = self.bucket_for(operation)
         allowed, wait, tokens = self._take(bucket)
         if not allowed:
@@ -307,7 +300,7 @@ class FleetBudget:
             metrics.BUDGET_WAITS.labels("immediate").inc()
 
     def learn(self, operation: Operation, response: requests.Response) -> None:
-        """after_response: follow what Auth0 says about its own bucket."""
+        """Follow what Auth0 says about its own bucket."""
         bucket = self.bucket_for(operation)
         if response.status_code == 429:
             wait = min(MAX_DRAIN_SECONDS, max(1 / bucket.rate, retry_after_seconds(response)))
@@ -341,17 +334,14 @@ def _int_header(response: requests.Response, name: str) -> int | None:
 EXTENSION = "admin_gateway.budget"
 
 
-def init_app(app: Flask, settings: Settings, client: ManagementClient,
-             redis_client: redis.Redis) -> FleetBudget:
+def init_app(app: Flask, settings: Settings, redis_client: redis.Redis) -> FleetBudget:
+    """The process's budget; the factory hands it to the Management client."""
     budget = FleetBudget(settings, redis_client, budget_plan(settings))
-    client.before_send.append(budget.acquire)
-    client.after_response.append(budget.learn)
     app.extensions[EXTENSION] = budget
     return budget
 
 
-@check("Management API budget")
-def _describe(settings: Settings) -> tuple[bool, list[str]]:
+def describe_budget(settings: Settings) -> tuple[bool, list[str]]:
     try:
         plan = budget_plan(settings)
     except ConfigError as exc:

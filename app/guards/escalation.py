@@ -34,26 +34,17 @@ from typing import Any
 
 from flask import current_app
 
-from ..api.pipeline import Call
-from ..auth import register_role_key, register_section
 from ..auth.policy import Locator
-from ..catalog import PERMISSIONS
+from ..call import Call
+from ..catalog import LIST_ROLES, PERMISSIONS, READ_USER_ROLES
 from ..errors import Problem
-from .context import management_read, policy, policy_section
-from .scope import target_user_id
+from ..management import upstream
+from ..state import policy, policy_section
 
 SECTION = "protection"
 ROLE_KEY = "assignable_roles"
 DEFAULT_MANAGE_PERMISSION = "users:manage_protected"
 SELF_ACTION_CHOICES = ("deny", "allow")
-ROLE_OPERATIONS = frozenset({"post_user_roles", "delete_user_roles"})
-# Acting on your own account: these operations (PATCH only when it touches `blocked`).
-SELF_OPERATIONS = {
-    "delete_users_by_id": "delete your own account",
-    "post_user_roles": "change your own roles",
-    "delete_user_roles": "remove your own roles",
-    "delete_authenticators": "reset your own MFA",
-}
 ROLE_CACHE_SECONDS = 60.0
 ROLE_PAGE_SIZE = 100
 ROLE_MAX_PAGES = 20
@@ -109,10 +100,6 @@ def parse_section(raw: Any, locate: Locator, problems: list[str]) -> ProtectionC
     return ProtectionConfig(frozenset(protected), str(permission), str(self_actions))
 
 
-register_section(SECTION, parse_section)
-register_role_key(ROLE_KEY, parse_assignable)
-
-
 def config() -> ProtectionConfig:
     found = policy_section(SECTION, ProtectionConfig())
     assert isinstance(found, ProtectionConfig)
@@ -151,8 +138,8 @@ class RoleNames:
     def _fetch() -> dict[str, str]:
         names: dict[str, str] = {}
         for page in range(ROLE_MAX_PAGES):
-            body = management_read("get_roles", {}, [("page", str(page)),
-                                                     ("per_page", str(ROLE_PAGE_SIZE))]).body
+            body = upstream().read(LIST_ROLES, {}, [("page", str(page)),
+                                                    ("per_page", str(ROLE_PAGE_SIZE))]).body
             roles = body.get("roles", []) if isinstance(body, dict) else body
             if not isinstance(roles, list):
                 break
@@ -174,15 +161,6 @@ def _refuse(detail: str, slug: str, **extra: Any) -> Problem:
     return Problem(403, detail, slug=slug, extra=extra)
 
 
-def _self_action(call: Call) -> str | None:
-    operation_id = call.operation.operation_id
-    if operation_id in SELF_OPERATIONS:
-        return SELF_OPERATIONS[operation_id]
-    if operation_id == "patch_users_by_id" and "blocked" in (call.request.body or {}):
-        return "block or unblock your own account"
-    return None
-
-
 def _check_assignable(call: Call) -> None:
     requested = [r for r in (call.request.body or {}).get("roles", []) if isinstance(r, str)]
     names = role_names().lookup(requested)
@@ -199,7 +177,7 @@ def _check_assignable(call: Call) -> None:
 def _check_protected(call: Call, target: str, protection: ProtectionConfig) -> None:
     if not protection.protected_roles or call.principal.has(protection.manage_permission):
         return
-    body = management_read("get_user_roles", {"id": target},
+    body = upstream().read(READ_USER_ROLES, {"id": target},
                            [("per_page", str(ROLE_PAGE_SIZE))]).body
     roles = body.get("roles", []) if isinstance(body, dict) else body
     held = {r.get("name") for r in roles if isinstance(r, dict)} if isinstance(roles, list) \
@@ -211,17 +189,18 @@ def _check_protected(call: Call, target: str, protection: ProtectionConfig) -> N
                       "protected-user", required_permission=protection.manage_permission)
 
 
-def escalation_guard(call: Call) -> None:
+def check(call: Call) -> None:
+    """Pipeline step: self-actions, role assignment and protected users (writes only)."""
     if not call.operation.is_write:
         return
     protection = config()
-    target = target_user_id(call)
+    target = call.target_user
     if target is not None and target == call.principal.subject \
             and protection.self_actions == "deny":
-        action = _self_action(call)
+        action = call.operation.self_action_for(call.fields)
         if action is not None:
             raise _refuse(f"You may not {action}; ask another administrator.", "self-action")
-    if call.operation.operation_id in ROLE_OPERATIONS:
+    if call.operation.assigns_roles:
         _check_assignable(call)
     if target is not None:
         _check_protected(call, target, protection)

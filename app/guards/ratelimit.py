@@ -38,22 +38,23 @@ import math
 import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from flask_limiter import Limit, Limiter, RateLimitExceeded
 from limits import parse_many
 from werkzeug.exceptions import HTTPException
 
 from config.settings import Settings
 
-from .. import metrics
-from ..auth import current_principal, register_section
+from .. import audit, metrics
+from ..auth import current_principal
 from ..auth.policy import Locator
 from ..catalog import BY_ID, PERMISSIONS
 from ..errors import problem_response, problem_type
 from ..redis_conn import key as redis_key
 from ..redis_conn import limiter_storage
 from ..runtime import PUBLIC_ENDPOINTS
-from .context import current_operation, policy_section
+from ..state import current_operation, policy_section
+from ..state import settings as current_settings
 
 log = logging.getLogger("admin_gateway.guards")
 
@@ -86,25 +87,17 @@ def parse_section(raw: Any, locate: Locator, problems: list[str]) -> dict[str, s
     return limits
 
 
-register_section(SECTION, parse_section)
-
-
 def _caller() -> tuple[str, str]:
     """("sub", subject) for a valid token, else ("ip", address). Never raises: an
-    exception here would make flask-limiter believe its storage is down."""
-    cached = g.get("rate_limit_caller")
-    if cached is not None:
-        found: tuple[str, str] = cached
-        return found
+    exception here would make flask-limiter believe its storage is down. (Authentication
+    runs once per request; its answer or refusal is remembered by the auth extension.)"""
     try:
-        caller = ("sub", current_principal().subject)
+        return ("sub", current_principal().subject)
     except HTTPException:
-        caller = ("ip", request.remote_addr or "unknown")
+        return ("ip", request.remote_addr or "unknown")
     except Exception:  # noqa: BLE001 - the view will report it; count as anonymous
         log.exception("authentication failed unexpectedly while rate limiting")
-        caller = ("ip", request.remote_addr or "unknown")
-    g.rate_limit_caller = caller
-    return caller
+        return ("ip", request.remote_addr or "unknown")
 
 
 def caller_key() -> str:
@@ -136,15 +129,16 @@ def _exempt() -> bool:
 
 
 def _rate_limited(exc: RateLimitExceeded) -> Response:
-    settings = g.get("rate_limit_settings")
-    scope = limit_for_request(settings)[0] if settings is not None else "unknown"
+    scope = limit_for_request(current_settings())[0]
     metrics.RATE_LIMITED.labels(scope).inc()
     who = "this client address" if scope == ANONYMOUS else "you"
     what = {"reads": "read requests", "writes": "write requests",
             ANONYMOUS: "requests without a valid token"}.get(scope, scope.partition(":")[2])
+    detail = f"Rate limit for {what} reached ({exc.limit.limit} for {who}); see Retry-After."
+    # Refused before the facade's pipeline runs: the audit trail hears of it here.
+    audit.record_refusal(current_operation(), 429, "rate-limited", detail)
     return problem_response(
-        429, "Too Many Requests",
-        f"Rate limit for {what} reached ({exc.limit.limit} for {who}); see Retry-After.",
+        429, "Too Many Requests", detail,
         type_=problem_type("rate-limited"), extra={"limit": str(exc.limit.limit)})
 
 
@@ -175,7 +169,6 @@ def init_app(app: Flask, settings: Settings) -> Limiter | None:
     options = {**options, "key_prefix": redis_key(settings, "ratelimit")}
 
     def provider() -> str:
-        g.rate_limit_settings = settings
         return limit_for_request(settings)[1]
 
     def scope(_endpoint: str) -> str:

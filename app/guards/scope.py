@@ -20,14 +20,11 @@ Every rule that applies to a caller must hold (AND). A rule that applies but
 whose attribute the caller's token lacks denies everything: a missing claim
 must never widen what a caller sees.
 
-- GET /users: the caller's `q` is checked (app/guards/lucene.py) and the rule
-  clauses are ANDed onto it; results are checked again (defence in depth).
-- GET /users-by-email: out-of-scope users are dropped from the answer.
-- Every operation on one user (the catalog's `target_user`) first reads the
-  target through the read tier and answers Auth0's own 404 for users outside
-  scope, so a caller cannot tell "outside my scope" from "does not exist".
-- Writes may not move a user out of scope (PATCH of a rule's app_metadata key)
-  nor create one outside it (POST /users).
+What each operation checks is the catalog's `scope_check` (docs/guardrails.md):
+searches get the rule clauses ANDed onto `q` and their answers checked again,
+single-user operations read the target first and answer Auth0's own 404 for
+users outside scope, writes may not move a user out of scope nor create one
+outside it.
 
 Only `app_metadata` keys may scope: `user_metadata` is writable by users
 themselves, so a user could move themselves into anyone's scope.
@@ -40,17 +37,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..api.pipeline import Call
-from ..auth import register_section
 from ..auth.policy import Locator
 from ..auth.principal import Principal
-from ..catalog import PERMISSIONS
+from ..call import Call, Restriction, field_value
+from ..catalog import PERMISSIONS, READ_USER
 from ..errors import Problem
-from ..management.tiers import choose_tier
+from ..management import upstream
 from ..observability import redact
-from ..state import settings
+from ..state import policy_section
 from . import lucene
-from .context import management_read, policy_section
 
 log = logging.getLogger("admin_gateway.guards")
 
@@ -59,10 +54,6 @@ DEFAULT_UNRESTRICTED = "users:scope:all"
 ATTRIBUTES = ("department", "org_id")
 SCOPE_ROOT = "app_metadata"
 _USER_FIELD_RE = re.compile(r"^app_metadata(\.[A-Za-z0-9_]+)+\Z")
-SEARCH = "get_users"
-BY_EMAIL = "get_users-by-email"
-CREATE = "post_users"
-GET_USER = "get_users_by_id"
 
 
 @dataclass(frozen=True)
@@ -84,30 +75,9 @@ class ScopeConfig:
     rules: tuple[Rule, ...] = ()
 
 
-@dataclass(frozen=True)
-class Restriction:
-    """What a caller may see: every clause must hold; `missing` attributes deny all."""
-
-    clauses: tuple[tuple[str, str], ...]
-    missing: tuple[str, ...]
-
-    def admits(self, user: Any) -> bool:
-        return isinstance(user, dict) and all(
-            _field_value(user, field) == value for field, value in self.clauses)
-
-
 def _attribute(principal: Principal, name: str) -> str | None:
     value = getattr(principal, name, None)
     return value if isinstance(value, str) and value else None
-
-
-def _field_value(user: dict[str, Any], dotted: str) -> Any:
-    value: Any = user
-    for part in dotted.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 # -- the policy section ------------------------------------------------------------
@@ -175,8 +145,6 @@ def parse_section(raw: Any, locate: Locator, problems: list[str]) -> ScopeConfig
     return ScopeConfig(str(permission), tuple(r for r in rules if r is not None))
 
 
-register_section(SECTION, parse_section)
-
 
 def config() -> ScopeConfig:
     found = policy_section(SECTION, ScopeConfig())
@@ -185,7 +153,10 @@ def config() -> ScopeConfig:
 
 
 def restriction_for(principal: Principal, scope: ScopeConfig | None = None) -> Restriction | None:
-    """None when the caller is unrestricted (no rule applies, or the override permission)."""
+    """None when the caller is unrestricted (no rule applies, or the override permission).
+
+    A rule that applies but whose attribute the token lacks is a 403: a missing
+    claim must never widen what a caller sees."""
     scope = scope or config()
     if principal.has(scope.unrestricted_permission):
         return None
@@ -199,10 +170,14 @@ def restriction_for(principal: Principal, scope: ScopeConfig | None = None) -> R
             missing.append(rule.equals)
         else:
             clauses.append((rule.user_field, value))
-    return Restriction(tuple(dict.fromkeys(clauses)), tuple(dict.fromkeys(missing)))
+    if missing:
+        raise Problem(403, f"Your role's delegated scope depends on your "
+                           f"{' and '.join(dict.fromkeys(missing))}, which your token does not "
+                           f"carry, so you may see no users.", slug="scope-claim-missing")
+    return Restriction(tuple(dict.fromkeys(clauses)))
 
 
-# -- the guard ----------------------------------------------------------------------
+# -- the pipeline steps ----------------------------------------------------------------
 
 
 def user_not_found() -> Problem:
@@ -211,23 +186,12 @@ def user_not_found() -> Problem:
                    extra={"auth0_error_code": "inexistent_user"})
 
 
-def target_user_id(call: Call) -> str | None:
-    name = call.operation.target_user
-    if name is None:
-        return None
-    if name in call.request.path:
-        return call.request.path[name]
-    body = call.request.body or {}
-    value = body.get(name)
-    return value if isinstance(value, str) and value else None
-
-
 def _refuse_query(reason: str) -> Problem:
     return Problem(400, f"The search q is refused: {reason}.", title="Invalid request",
                    slug="query-refused", extra={"errors": {"q": [reason]}})
 
 
-def check_search(call: Call) -> None:
+def _check_search(call: Call) -> None:
     """Every caller's q is checked: hidden fields must not become a search oracle."""
     q = call.request.query.get("q")
     if isinstance(q, str) and q.strip():
@@ -248,7 +212,7 @@ def _ensure_scope_field(call: Call) -> None:
     include = query.get("include_fields", True) is not False
     if include and SCOPE_ROOT not in names:
         query["fields"] = ",".join([*names, SCOPE_ROOT])
-        call.notes["scope_strip_field"] = True
+        call.strip_scope_field = True
     elif not include and SCOPE_ROOT in names:
         remaining = [n for n in names if n != SCOPE_ROOT]
         if remaining:
@@ -256,32 +220,33 @@ def _ensure_scope_field(call: Call) -> None:
         else:
             query.pop("fields")
             query.pop("include_fields", None)
-        call.notes["scope_strip_field"] = True
+        call.strip_scope_field = True
+
+
+def _strip(user: Any) -> Any:
+    return {k: v for k, v in user.items() if k != SCOPE_ROOT} if isinstance(user, dict) else user
 
 
 def _check_target(call: Call, restriction: Restriction) -> None:
-    target = target_user_id(call)
+    target = call.target_user
     if target is None:
         return
-    reading_the_user = call.operation.operation_id == GET_USER
-    if reading_the_user:
+    answer_with_it = call.operation.scope_check == "target-answer"
+    if answer_with_it:
         # The check needs the very user the caller asked for: fetch it once, with the
         # caller's own fields (plus app_metadata), and let it be the answer.
         _ensure_scope_field(call)
         query = call.request.upstream_query()
     else:
         query = [("fields", f"user_id,{SCOPE_ROOT}"), ("include_fields", "true")]
-    result = management_read(GET_USER, {"id": target}, query)
-    user = result.body
-    call.notes["target_user"] = user
-    if not restriction.admits(user):
-        call.notes["out_of_scope"] = True
+    result = upstream().read(READ_USER, {"id": target}, query)
+    if not restriction.admits(result.body):
+        call.out_of_scope = True
         raise user_not_found()
-    if reading_the_user:
-        if call.notes.get("scope_strip_field") and isinstance(user, dict):
-            user = {k: v for k, v in user.items() if k != SCOPE_ROOT}
-        call.tier = choose_tier(call.operation, (), settings().tiers)
-        call.status, call.response = result.status, user
+    if answer_with_it:
+        call.tier = upstream().tier_for(call.operation)
+        call.status = result.status
+        call.response = _strip(result.body) if call.strip_scope_field else result.body
 
 
 def _check_scope_fields(call: Call, restriction: Restriction) -> None:
@@ -289,8 +254,8 @@ def _check_scope_fields(call: Call, restriction: Restriction) -> None:
     metadata = body.get(SCOPE_ROOT)
     for field, value in restriction.clauses:
         key = field.split(".", 1)[1]
-        if call.operation.operation_id == CREATE:
-            given = _field_value(metadata, key) if isinstance(metadata, dict) else None
+        if call.operation.scope_check == "new-user":
+            given = field_value(metadata, key) if isinstance(metadata, dict) else None
             if given != value:
                 raise Problem(403, f"Users you create must have {field} = {value!r}, inside "
                                    f"your delegated scope.", slug="outside-scope",
@@ -298,57 +263,55 @@ def _check_scope_fields(call: Call, restriction: Restriction) -> None:
         # `{}` replaces app_metadata wholesale at Auth0 (the key goes with it), so an
         # empty object moves the user as surely as a new value does.
         elif isinstance(metadata, dict) and (not metadata or key.split(".")[0] in metadata):
-            if _field_value(metadata, key) != value:
+            if field_value(metadata, key) != value:
                 raise Problem(403, f"Changing {field} would move the user outside your "
                                    f"delegated scope.", slug="outside-scope",
                               extra={"field": field})
 
 
-def scope_guard(call: Call) -> None:
-    if call.operation.operation_id == SEARCH:
-        check_search(call)
+def check(call: Call) -> None:
+    """Pipeline step: refuse or restrict what the caller may see and change."""
+    kind = call.operation.scope_check
+    if kind == "query":
+        _check_search(call)
     restriction = restriction_for(call.principal)
     if restriction is None:
         return
-    call.notes["scope"] = restriction
-    if restriction.missing:
-        raise Problem(403, f"Your role's delegated scope depends on your "
-                           f"{' and '.join(restriction.missing)}, which your token does not "
-                           f"carry, so you may see no users.", slug="scope-claim-missing")
-    operation_id = call.operation.operation_id
-    if operation_id == SEARCH:
+    call.restriction = restriction
+    if kind == "query":
         q = call.request.query.get("q")
         call.request.query["q"] = lucene.restrict(q if isinstance(q, str) else None,
                                                   restriction.clauses)
         _ensure_scope_field(call)
-    elif operation_id == BY_EMAIL:
+    elif kind == "results":
         _ensure_scope_field(call)
-    elif call.operation.target_user:
+    elif kind in ("target", "target-answer"):
         _check_target(call, restriction)
     if call.operation.is_write:
         _check_scope_fields(call, restriction)
 
 
 def filter_results(call: Call) -> None:
-    """Observer: drop out-of-scope users from search answers (by-email relies on it; for
-    GET /users it is a second wall behind the q clause)."""
-    restriction = call.notes.get("scope")
-    if not isinstance(restriction, Restriction) or call.response is None:
+    """Pipeline step after the Management call: drop out-of-scope users from search and
+    lookup answers (by-email relies on it; for GET /users it is a second wall behind
+    the q clause)."""
+    restriction = call.restriction
+    if restriction is None or call.response is None:
         return
-    if call.operation.operation_id not in (SEARCH, BY_EMAIL):
+    kind = call.operation.scope_check
+    if kind not in ("query", "results"):
         return
-    strip = bool(call.notes.get("scope_strip_field"))
 
     def keep(users: list[Any]) -> list[Any]:
         kept = [u for u in users if restriction.admits(u)]
         dropped = len(users) - len(kept)
-        if dropped and call.operation.operation_id == SEARCH:
+        if dropped and kind == "query":
             # The q clause should have made this impossible: worth an operator's look.
             log.warning(
                 "search returned %d user(s) outside the caller's scope (q=%s)", dropped,
                 redact(str(call.request.query.get("q"))[:200]))
-        if strip:
-            kept = [{k: v for k, v in u.items() if k != SCOPE_ROOT} for u in kept]
+        if call.strip_scope_field:
+            kept = [_strip(u) for u in kept]
         return kept
 
     if isinstance(call.response, list):

@@ -1,8 +1,8 @@
 """Management API access: credential tiers, the token broker and the HTTP client.
 
-`init_app(app, settings)` validates the tiers (start-up fails if a catalog
-operation has no covering tier) and puts the process's one `TokenBroker` and
-the operation -> tier table in `app.extensions`; `broker()` returns it.
+`init_app` validates the tiers (start-up fails if a catalog operation has no
+covering tier) and keeps the process's one `TokenBroker` and `Upstream` (tier
+plan + pooled client) in `app.extensions`.
 """
 
 from __future__ import annotations
@@ -13,21 +13,26 @@ from config.settings import Settings
 
 from .. import redis_conn
 from .broker import TierStatus, TokenBroker
-from .tiers import TierChoice, choose_tier, plan_tiers
+from .client import Budget, ManagementClient
+from .tiers import TierChoice, TierPlan, choose_tier, plan_tiers
+from .upstream import Upstream, upstream_path
 
-__all__ = ["TierChoice", "TierStatus", "TokenBroker", "broker", "choose_tier", "init_app",
-           "tier_plan"]
+__all__ = ["TierChoice", "TierPlan", "TierStatus", "TokenBroker", "Upstream", "broker",
+           "choose_tier", "init_app", "plan_tiers", "tier_plan", "upstream", "upstream_path"]
 
 BROKER_EXTENSION = "admin_gateway.token_broker"
-TIER_PLAN_EXTENSION = "admin_gateway.tier_plan"
+UPSTREAM_EXTENSION = "admin_gateway.upstream"
 
 
-def init_app(app: Flask, settings: Settings) -> None:
+def init_app(app: Flask, settings: Settings, budget: Budget | None = None) -> Upstream:
     # Raises config.settings.ConfigError naming every uncovered operation.
-    app.extensions[TIER_PLAN_EXTENSION] = plan_tiers(settings.tiers)
-    if redis_conn.EXTENSION not in app.extensions:
-        redis_conn.init_app(app, settings)
-    app.extensions[BROKER_EXTENSION] = TokenBroker(settings, redis_conn.redis_client(app))
+    plan = TierPlan(settings.tiers)
+    tokens = TokenBroker(settings, redis_conn.redis_client(app))
+    app.extensions[BROKER_EXTENSION] = tokens
+    # One pooled session per process for every call to Auth0 (tokens and Management API).
+    client = ManagementClient(settings, tokens, session=tokens.session, budget=budget)
+    found = app.extensions[UPSTREAM_EXTENSION] = Upstream(client, plan)
+    return found
 
 
 def broker(app: Flask | None = None) -> TokenBroker:
@@ -37,7 +42,12 @@ def broker(app: Flask | None = None) -> TokenBroker:
     return found
 
 
-def tier_plan(app: Flask | None = None) -> tuple[TierChoice, ...]:
+def upstream(app: Flask | None = None) -> Upstream:
+    found = (app or current_app).extensions[UPSTREAM_EXTENSION]
+    assert isinstance(found, Upstream)
+    return found
+
+
+def tier_plan(app: Flask | None = None) -> TierPlan:
     """The operation -> tier table computed at start-up."""
-    plan: tuple[TierChoice, ...] = (app or current_app).extensions[TIER_PLAN_EXTENSION]
-    return plan
+    return upstream(app).plan

@@ -12,7 +12,7 @@ import sys
 
 import redis
 
-from app.cli import command, load_or_explain
+from app.commands import Command, load_or_explain
 from app.redis_conn import connect
 
 from .broker import TokenBroker
@@ -31,7 +31,6 @@ def _duration(seconds: int | None) -> str:
     return f"{hours}h{rest // 60:02d}m{rest % 60:02d}s"
 
 
-@command("tokens", "Management token cache: status | flush", _arguments)
 def tokens(args: argparse.Namespace) -> int:
     settings = load_or_explain()
     if settings is None:
@@ -58,3 +57,6 @@ def tokens(args: argparse.Namespace) -> int:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
               + "  " + row[4])
     return 0
+
+
+TOKENS_COMMAND = Command("tokens", "Management token cache: status | flush", tokens, _arguments)

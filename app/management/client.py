@@ -21,7 +21,6 @@ import math
 import random
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
@@ -73,9 +72,11 @@ class TransportFailure:
         return Problem(502, "Auth0 could not be reached.", slug="upstream-unavailable")
 
 
-# Hooks around each HTTP attempt (the fleet-wide budget registers here).
-BeforeSend = Callable[[Operation], None]
-AfterResponse = Callable[[Operation, requests.Response], None]
+class Budget(Protocol):
+    """The fleet-wide Management API budget (app/guards/budget.py), asked on every attempt."""
+
+    def acquire(self, operation: Operation) -> None: ...
+    def learn(self, operation: Operation, response: requests.Response) -> None: ...
 
 
 def sanitize(message: Any) -> str:
@@ -120,14 +121,13 @@ def _auth0_error(response: requests.Response) -> tuple[str, dict[str, Any]]:
 
 class ManagementClient:
     def __init__(self, settings: Settings, tokens: TokenSource,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None, budget: Budget | None = None) -> None:
         self.settings = settings
         self.tokens = tokens
         self.base_url = settings.management_url
         self.timeout = (settings.upstream_connect_timeout, settings.upstream_read_timeout)
         self.session = session or pooled_session(settings)
-        self.before_send: list[BeforeSend] = []
-        self.after_response: list[AfterResponse] = []
+        self.budget = budget
 
     def call(self, operation: Operation, tier: TierConfig, path: str,
              query: list[tuple[str, str]], body: dict[str, Any] | None) -> UpstreamResult:
@@ -166,8 +166,8 @@ class ManagementClient:
     def _send(self, operation: Operation, url: str, token: str,
               query: list[tuple[str, str]], body: dict[str, Any] | None,
               ) -> requests.Response | TransportFailure:
-        for hook in self.before_send:
-            hook(operation)
+        if self.budget is not None:
+            self.budget.acquire(operation)  # may wait for the fleet's budget, or raise 429
         started = time.perf_counter()
         request = requests.Request(
             operation.method, url, params=query, json=body,
@@ -196,8 +196,8 @@ class ManagementClient:
         metrics.UPSTREAM_CALLS.labels(operation.operation_id, str(response.status_code)).inc()
         if response.status_code == 429:
             metrics.UPSTREAM_429.labels(operation.operation_id).inc()
-        for observe in self.after_response:
-            observe(operation, response)
+        if self.budget is not None:
+            self.budget.learn(operation, response)
         return response
 
     @staticmethod

@@ -12,8 +12,6 @@ from typing import Any
 
 IDENTITY_SECRET_FIELDS = frozenset({"access_token", "access_token_secret", "refresh_token",
                                     "id_token", "expires_in"})
-# Documented in README ("Response filtering"); tests walk this list.
-REMOVED_FIELDS = tuple(f"identities[].{name}" for name in sorted(IDENTITY_SECRET_FIELDS))
 
 
 def filter_response(body: Any) -> Any:

@@ -14,11 +14,10 @@ and what runs over-privileged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from app.catalog import CATALOG, NEVER_CHOSEN_SCOPES, Operation
-from app.checks import check
 from config.settings import ConfigError, Settings, TierConfig
 
 # Scopes that only read. Anything else a read operation's tier holds could write.
@@ -105,6 +104,38 @@ def plan_tiers(tiers: Sequence[TierConfig],
     return tuple(rows)
 
 
+def _limits_applying(operation: Operation, fields: frozenset[str]) -> frozenset[str]:
+    """The field-limited scopes a body touching exactly `fields` may use."""
+    return frozenset(scope for scope, allowed in operation.scope_field_limits.items()
+                     if fields and fields <= allowed)
+
+
+class TierPlan:
+    """The start-up tier table; requests look their tier up here instead of choosing again."""
+
+    def __init__(self, tiers: Sequence[TierConfig], catalog: Sequence[Operation] = CATALOG
+                 ) -> None:
+        self.rows = plan_tiers(tiers, catalog)  # raises ConfigError naming uncovered ones
+        # Every combination of field limits a body can satisfy, chosen once.
+        self._tiers: dict[tuple[str, frozenset[str]], TierConfig] = {}
+        for operation in catalog:
+            limits = list(operation.scope_field_limits.items())
+            for mask in range(1 << len(limits)):
+                chosen = [limits[i][1] for i in range(len(limits)) if mask >> i & 1]
+                fields = frozenset.intersection(*chosen) if chosen else frozenset()
+                key = (operation.operation_id, _limits_applying(operation, fields))
+                if key not in self._tiers:
+                    self._tiers[key] = choose_tier(operation, fields, tiers)
+
+    def __iter__(self) -> Iterator[TierChoice]:
+        return iter(self.rows)
+
+    def tier_for(self, operation: Operation, body_fields: Iterable[str] = ()) -> TierConfig:
+        """What `choose_tier(operation, body_fields, tiers)` answers, without choosing again."""
+        fields = frozenset(body_fields)
+        return self._tiers[(operation.operation_id, _limits_applying(operation, fields))]
+
+
 def tier_warnings(tiers: Sequence[TierConfig], rows: Sequence[TierChoice]) -> list[str]:
     """What an operator should know about the tiers' privileges (never fatal)."""
     warnings: list[str] = []
@@ -146,7 +177,6 @@ def tier_table(rows: Sequence[TierChoice]) -> list[str]:
     return lines
 
 
-@check("Credential tiers")
 def describe_tiers(settings: Settings) -> tuple[bool, list[str]]:
     """`admin-gateway check-config`: the operation -> tier table and privilege warnings."""
     try:

@@ -11,7 +11,8 @@ from config.settings import Settings
 # Importing readiness and metrics_endpoint adds /readyz and /metrics to `bp`.
 from . import cors, metrics_endpoint, proxy, readiness, security_headers  # noqa: F401
 from .blueprint import PUBLIC_ENDPOINTS, bp
-from .readiness import ProbeResult, register_probe
+from .probes import ProbeResult, standard_probes
+from .readiness import register_probe
 
 __all__ = ["PUBLIC_ENDPOINTS", "ProbeResult", "init_app", "register_probe"]
 
@@ -20,5 +21,5 @@ def init_app(app: Flask, settings: Settings) -> None:
     proxy.init_app(app, settings)
     security_headers.init_app(app)
     cors.init_app(app, settings)
-    readiness.init_app(app, settings)
+    readiness.init_app(app, standard_probes(app, settings))
     app.register_blueprint(bp)

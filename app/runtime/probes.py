@@ -1,4 +1,5 @@
-"""Readiness probes for the gateway's own dependencies, registered by `runtime.init_app`.
+"""Readiness probes for the gateway's own dependencies (`standard_probes`), which
+`runtime.init_app` gives to /readyz.
 
 - `redis`: one PING (the token cache, locks, limits, budget and audit live there).
 - `jwks`: the signing keys for end-user tokens have been fetched. Until they
@@ -20,16 +21,26 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from config.settings import TierConfig
+from config.settings import Settings, TierConfig
 
 from .. import redis_conn
-from .readiness import Probe, ProbeResult
 
 MINT_RETRY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    ok: bool
+    detail: str = ""
+
+
+Probe = Callable[[], ProbeResult]
 
 
 def redis_probe(app: Flask) -> Probe:
@@ -73,7 +84,7 @@ def _privilege(tier: TierConfig) -> tuple[int, int, str]:
     return writes, len(tier.scopes), tier.name
 
 
-def management_token_probe(app: Flask) -> Probe:
+def management_token_probe(app: Flask, settings: Settings) -> Probe:
     lock = threading.Lock()
     last_failure: dict[str, float | str] = {"at": float("-inf"), "detail": ""}
 
@@ -85,7 +96,6 @@ def management_token_probe(app: Flask) -> Probe:
         cached = [s.tier for s in statuses if s.cached != "none"]
         if cached:
             return ProbeResult(True, "token cached for tier " + ", ".join(cached))
-        settings = app.config["SETTINGS"]
         tier = min(settings.tiers, key=_privilege)
         with lock:
             since = time.monotonic() - float(last_failure["at"])
@@ -101,3 +111,10 @@ def management_token_probe(app: Flask) -> Probe:
         return ProbeResult(True, f"minted a token for tier {tier.name}")
 
     return probe
+
+
+def standard_probes(app: Flask, settings: Settings) -> dict[str, Probe]:
+    probes = {"redis": redis_probe(app), "jwks": jwks_probe(app)}
+    if settings.tiers:
+        probes["management_token"] = management_token_probe(app, settings)
+    return probes

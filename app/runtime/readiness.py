@@ -1,8 +1,8 @@
 """/readyz: can this process serve traffic right now?
 
 Liveness (/healthz) only says the process answers; readiness asks the
-dependencies a request needs. Each subsystem registers a probe at start-up
-with `register_probe(app, name, probe)`; /readyz runs them all concurrently
+dependencies a request needs: the probes `init_app` is given (and any added
+with `register_probe(app, name, probe)`); /readyz runs them all concurrently
 under one deadline and answers 200 `{"status": "ready", "checks": {...}}` or
 503 `{"status": "not ready", ...}`. A probe returns a `ProbeResult` whose
 detail is short and never contains a secret, a token or a URL with
@@ -15,28 +15,17 @@ short timeout, never a Management API call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify
 
-from config.settings import Settings
-
 from .blueprint import bp
+from .probes import Probe, ProbeResult
 
 EXTENSION = "admin_gateway.readiness"
 DEADLINE_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    ok: bool
-    detail: str = ""
-
-
-Probe = Callable[[], ProbeResult]
 
 
 def register_probe(app: Flask, name: str, probe: Probe) -> None:
@@ -89,10 +78,6 @@ def readyz() -> tuple[Response, int]:
     return body, 200 if ready else 503
 
 
-def init_app(app: Flask, settings: Settings) -> None:
-    from .probes import jwks_probe, management_token_probe, redis_probe
-
-    register_probe(app, "redis", redis_probe(app))
-    register_probe(app, "jwks", jwks_probe(app))
-    if settings.tiers:
-        register_probe(app, "management_token", management_token_probe(app))
+def init_app(app: Flask, probes: Mapping[str, Probe]) -> None:
+    for name, probe in probes.items():
+        register_probe(app, name, probe)

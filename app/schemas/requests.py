@@ -105,21 +105,16 @@ def _user_id_required(values: dict[str, Any]) -> Errors:
     return {}
 
 
-QUERY_RULES: dict[str, tuple[Rule, ...]] = {
-    "get_users": (_sort_rule(USER_SORT_FIELDS), _fields_rule, _paging_rule, _search_rule),
-    "get_users-by-email": (_fields_rule, _email_rule),
-    "get_users_by_id": (_fields_rule,),
-    "get_logs_by_user": (_sort_rule(LOG_SORT_FIELDS),),
-}
-BODY_RULES: dict[str, tuple[Rule, ...]] = {
-    "post_user_roles": (_role_ids_rule,),
-    "delete_user_roles": (_role_ids_rule,),
-    "post_password-change": (_user_id_required,),
-}
-# Query parameters Auth0 has that the gateway does not pass on, and why.
-QUERY_EXCLUDED: dict[str, frozenset[str]] = {
-    # primary_order only affected the retired v2 search engine.
-    "get_users": frozenset({"primary_order"}),
+# The rules an operation names in the catalog (`query_rules`, `body_rules`).
+RULES: dict[str, Rule] = {
+    "sort:users": _sort_rule(USER_SORT_FIELDS),
+    "sort:logs": _sort_rule(LOG_SORT_FIELDS),
+    "fields": _fields_rule,
+    "paging": _paging_rule,
+    "search-engine": _search_rule,
+    "email": _email_rule,
+    "role-ids": _role_ids_rule,
+    "user-id-required": _user_id_required,
 }
 
 
@@ -158,10 +153,10 @@ class RequestValidator:
         self.path_names = tuple(re.findall(r"{(\w+)}", operation.path))
         self.query: Schema = query_schema(
             spec_op, name=f"{operation.operation_id}_query",
-            exclude=QUERY_EXCLUDED.get(operation.operation_id, frozenset()))
+            exclude=operation.excluded_query)
         self.body: Schema | None = body_schema(spec_op, name=f"{operation.operation_id}_body")
-        self.query_rules = QUERY_RULES.get(operation.operation_id, ())
-        self.body_rules = BODY_RULES.get(operation.operation_id, ())
+        self.query_rules = tuple(RULES[name] for name in operation.query_rules)
+        self.body_rules = tuple(RULES[name] for name in operation.body_rules)
 
     def validate(self, path: Mapping[str, str], args: MultiDict[str, str],
                  body: Any) -> ValidatedRequest:
@@ -222,6 +217,10 @@ class RequestValidator:
             raise _bad_request(errors, where)
 
 
+def validator_for(operation: Operation) -> RequestValidator:
+    return _validator(operation.operation_id)
+
+
 @cache
-def validator_for(operation_id: str) -> RequestValidator:
+def _validator(operation_id: str) -> RequestValidator:
     return RequestValidator(BY_ID[operation_id])

@@ -15,7 +15,7 @@ import pytest
 
 from app.auth import TokenRejected
 from app.auth.extension import Authenticator
-from app.auth.policy import load_policy
+from app.policy_format import load as load_policy
 
 from .conftest import b64url
 

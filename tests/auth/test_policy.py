@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from app import create_app
-from app.auth import policy as policy_module
+from app import create_app, policy_format
 from app.auth.extension import TRUST_SCOPE_WARNING
-from app.auth.policy import PolicyError, load_policy, register_role_key, register_section
+from app.auth.policy import PolicyError, PolicyFormat, load_policy
 from config.settings import DEFAULT_POLICY_FILE
 
 from .conftest import claims_for, me
@@ -35,21 +34,14 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def problems_of(path: Path) -> list[str]:
+def problems_of(path: Path, form: PolicyFormat | None = None) -> list[str]:
     with pytest.raises(PolicyError) as caught:
-        load_policy(path)
+        load_policy(path, form)
     return caught.value.problems
 
 
-@pytest.fixture
-def registries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Registrations made by a test are undone after it."""
-    monkeypatch.setattr(policy_module, "_SECTIONS", dict(policy_module._SECTIONS))
-    monkeypatch.setattr(policy_module, "_ROLE_KEYS", dict(policy_module._ROLE_KEYS))
-
-
 def test_shipped_policy_is_valid_and_grants_the_documented_roles() -> None:
-    policy = load_policy(DEFAULT_POLICY_FILE)
+    policy = policy_format.load(DEFAULT_POLICY_FILE)
     assert policy.permissions_for(["Support Reader"]) == {
         "users:read", "roles:read", "users:roles:read", "users:logs:read"}
     editor = policy.permissions_for(["Support Editor"])
@@ -124,7 +116,7 @@ def test_missing_file(tmp_path: Path) -> None:
     assert "cannot read" in problems_of(tmp_path / "absent.toml")[0]
 
 
-def test_registered_section_and_role_key(tmp_path: Path, registries: None) -> None:
+def test_registered_section_and_role_key(tmp_path: Path) -> None:
     def protected(value: Any, locate: Any, problems: list[str]) -> frozenset[str]:
         if not isinstance(value.get("roles"), list):
             problems.append(f"{locate.where(section=('protected',))}: roles must be a list")
@@ -134,23 +126,24 @@ def test_registered_section_and_role_key(tmp_path: Path, registries: None) -> No
     def assignable(role: str, value: Any, locate: Any, problems: list[str]) -> tuple[str, ...]:
         return tuple(value)
 
-    register_section("protected", protected)
-    register_role_key("assignable_roles", assignable)
+    form = PolicyFormat(sections={"protected": protected},
+                        role_keys={"assignable_roles": assignable})
     text = GOOD.replace("[roles.Editor]\n", "[roles.Editor]\nassignable_roles = ['Reader']\n")
-    policy = load_policy(write(tmp_path, text + "\n[protected]\nroles = ['User Admin']\n"))
+    policy = load_policy(write(tmp_path, text + "\n[protected]\nroles = ['User Admin']\n"),
+                         form)
     assert policy.sections["protected"] == {"User Admin"}
     assert policy.roles["Editor"].extras["assignable_roles"] == ("Reader",)
 
     # A registered validator's problems are reported like the loader's own.
     path = write(tmp_path, GOOD + "\n[protected]\nroles = 'User Admin'\n")
-    assert problems_of(path) == [f"{path}:11: roles must be a list"]
+    assert problems_of(path, form) == [f"{path}:11: roles must be a list"]
 
 
-def test_core_keys_cannot_be_taken_over(registries: None) -> None:
+def test_core_keys_cannot_be_taken_over() -> None:
     with pytest.raises(ValueError):
-        register_section("roles", lambda v, loc, p: v)
+        PolicyFormat(sections={"roles": lambda v, loc, p: v})
     with pytest.raises(ValueError):
-        register_role_key("permissions", lambda r, v, loc, p: v)
+        PolicyFormat(role_keys={"permissions": lambda r, v, loc, p: v})
 
 
 def test_gateway_refuses_to_start_with_a_bad_policy(make_settings: Any, tmp_path: Path) -> None:

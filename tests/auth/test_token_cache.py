@@ -9,8 +9,8 @@ import pytest
 
 from app.auth import TokenRejected
 from app.auth.extension import Authenticator
-from app.auth.policy import load_policy
 from app.auth.token_cache import VerifiedTokenCache
+from app.policy_format import load as load_policy
 
 from .conftest import claims_for
 

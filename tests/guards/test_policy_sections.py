@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 import app  # noqa: F401 - registers the guardrail sections
-from app.auth.policy import PolicyError, load_policy, parse_policy
+from app.auth.policy import PolicyError
 from app.guards.budget import budget_plan
 from app.guards.escalation import ProtectionConfig
 from app.guards.scope import ScopeConfig
+from app.policy_format import load as load_policy
+from app.policy_format import parse as parse_policy
 from config.settings import DEFAULT_POLICY_FILE, ConfigError, Settings
 
 ROLES = '[roles."Support Reader"]\npermissions = ["users:read"]\n'

@@ -23,10 +23,10 @@ import requests
 from flask import Flask, Response, request
 from prometheus_client import REGISTRY
 
-from app.demo import DEMO_TIERS, free_port
 from app.management.broker import TokenBroker
 from app.redis_conn import connect
 from config.settings import Secret, Settings, TierConfig, load_settings
+from devtools.demo import DEMO_TIERS, free_port
 from emulator.seed import DEMO_CLIENTS
 from tests.conftest import gateway_env
 from tests.support.redis_helpers import skip_or_fail

@@ -9,8 +9,8 @@ import requests
 
 from app import create_app
 from app.cli import main as cli_main
-from app.demo import free_port
 from app.management import TokenBroker, broker, tier_plan
+from devtools.demo import free_port
 from tests.management.conftest import BrokerFactory, PrivateRedis
 from tests.support.servers import LiveServer
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from app.panel_server import PANEL_DIR, PanelConfig, PanelServer, is_stale
+from devtools.panel_server import PANEL_DIR, PanelConfig, PanelServer, is_stale
 from tests.support.redis_helpers import skip_or_fail
 from tests.support.servers import LiveServer
 

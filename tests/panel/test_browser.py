@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from app.panel_server import PANEL_DIR
+from devtools.panel_server import PANEL_DIR
 
 ROOT = PANEL_DIR.parent
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"

@@ -6,17 +6,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from app.panel_server import PANEL_DIR, ensure_built
+from devtools.panel_server import PANEL_DIR, ensure_built
 from tests.support.demo import demo_banner as run_demo
 
 ROOT = PANEL_DIR.parent

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.panel_server import PanelConfig, PanelServer, content_security_policy, is_stale
+from devtools.panel_server import PanelConfig, PanelServer, content_security_policy, is_stale
 
 CONFIG = PanelConfig(domain="http://127.0.0.1:9", clientId="spa", audience="https://api",
                      gatewayUrl="http://127.0.0.1:10/")

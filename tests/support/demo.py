@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from app.demo import free_port
+from devtools.demo import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def demo_banner(env: dict[str, str], timeout: float = 90) -> Iterator[str]:
     """Yield the demo's banner (up to the "More tokens:" line); stop the demo after."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "demo", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "devtools.cli", "demo", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     assert proc.stdout is not None

@@ -117,10 +117,9 @@ def demo_environment(tenant: object, redis_url: str, cache_key: str) -> dict[str
 
 
 def run_demo(gateway_port: int, emulator_port: int = 0) -> int:
+    from app import create_app
     from emulator.server import EmulatorServer
     from emulator.tenant import Tenant
-
-    from . import create_app
 
     dist, panel_problem = ensure_built()
     panel = PanelServer(dist) if dist is not None else None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.catalog import CATALOG, PERMISSIONS
 from config.settings import settings_markdown
-
-from .catalog import CATALOG, PERMISSIONS
 
 
 def permissions_markdown() -> str:
@@ -20,11 +19,11 @@ def permissions_markdown() -> str:
 
 def endpoints_markdown() -> str:
     """Every facade endpoint with its permission, accepted scopes and the example tier."""
+    from app.management.tiers import plan_tiers
     from config.settings import Secret, TierConfig
     from emulator.seed import DEMO_CLIENTS
 
     from .demo import DEMO_TIERS
-    from .management.tiers import plan_tiers
 
     tiers = [TierConfig(name, client, Secret("-"), frozenset(DEMO_CLIENTS[client][1]))
              for name, client in DEMO_TIERS.items()]
@@ -46,7 +45,7 @@ def endpoints_markdown() -> str:
 
 
 def problems_markdown() -> str:
-    from .errors import PROBLEM_TYPE_BASE, PROBLEM_TYPES
+    from app.errors import PROBLEM_TYPE_BASE, PROBLEM_TYPES
 
     lines = [f"| `type` (after `{PROBLEM_TYPE_BASE}`) | Status and meaning |", "|---|---|"]
     lines += [f"| `{slug}` | {meaning} |" for slug, meaning in PROBLEM_TYPES.items()]

@@ -1,0 +1,70 @@
+"""One facade request as it moves through the pipeline (app/api/facade.py).
+
+Every step reads and writes typed fields here; nothing a later step needs is
+kept anywhere else, and the audit event is built from the finished `Call`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from config.settings import TierConfig
+
+from .auth.principal import Principal
+from .catalog import Operation
+from .schemas.requests import ValidatedRequest
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """The users a caller may see: every (user field, value) clause must hold."""
+
+    clauses: tuple[tuple[str, str], ...]
+
+    def admits(self, user: Any) -> bool:
+        return isinstance(user, dict) and all(
+            field_value(user, field) == value for field, value in self.clauses)
+
+
+def field_value(document: Any, dotted: str) -> Any:
+    """`document["a"]["b"]` for "a.b"; None where the path does not exist."""
+    value: Any = document
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+@dataclass
+class Call:
+    operation: Operation
+    principal: Principal
+    request: ValidatedRequest
+    fields: tuple[str, ...]  # the body's top-level field names
+    # Delegated scope: None when the caller may see every user.
+    restriction: Restriction | None = None
+    # The scope check added app_metadata to `fields=`: remove it from the answer.
+    strip_scope_field: bool = False
+    # The target user exists but is outside the caller's scope (answered as a 404).
+    out_of_scope: bool = False
+    tier: TierConfig | None = None
+    # The answer: set by the Management call, or by a step that already fetched it.
+    status: int | None = None
+    response: Any = None
+
+    @property
+    def answered(self) -> bool:
+        return self.status is not None
+
+    @property
+    def target_user(self) -> str | None:
+        """The id of the user this call acts on (path parameter or body field)."""
+        name = self.operation.target_user
+        if name is None:
+            return None
+        if name in self.request.path:
+            return self.request.path[name]
+        value = (self.request.body or {}).get(name)
+        return value if isinstance(value, str) and value else None
