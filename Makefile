@@ -28,7 +28,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy app config emulator
+	$(BIN)/mypy app config emulator devtools
+	$(BIN)/lint-imports
 
 check: lint typecheck test
 

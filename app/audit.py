@@ -10,7 +10,7 @@ An event:
 
     {"time": "2025-01-31T12:00:00.123Z", "ts": 1738324800.123, "request_id": "...",
      "actor": {"sub": "auth0|...", "ip": "203.0.113.9", "client_id": "..."},
-     "operation": "patch_users_by_id", "method": "PATCH", "target": "auth0|...",
+     "operation": "<catalog operation id>", "method": "PATCH", "target": "auth0|...",
      "fields": ["blocked", "app_metadata.plan"], "values": {"blocked": true},
      "outcome": "allowed" | "denied" | "failed", "status": 200,
      "reason": "insufficient-permission", "detail": "...", "tier": "write"}

@@ -11,12 +11,31 @@ import datetime
 import hashlib
 import random
 import string
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import Any, Protocol
 
-from emulator.models import Connection, Organization, Role
+from emulator.models import Client, Connection, Organization, Role
 
-if TYPE_CHECKING:
-    from emulator.tenant import Tenant
+
+class SeedTarget(Protocol):
+    """The parts of the Tenant the demo data fills (a protocol: tenant.py imports this
+    module for Tenant.demo, so it is not imported back)."""
+
+    lock: threading.RLock
+    connections: dict[str, Connection]
+    organizations: dict[str, Organization]
+    roles: dict[str, Role]
+    users: dict[str, dict[str, Any]]
+    logs: dict[str, list[dict[str, Any]]]
+    aliases: dict[str, str]
+    user_roles: dict[str, list[str]]
+    user_blocks: dict[str, list[dict[str, Any]]]
+    panel_client_id: str
+
+    def add_client(self, client_id: str, scopes: list[str] | None, secret: str | None = None,
+                   *, name: str | None = None, token_lifetime: int | None = None,
+                   grant_types: list[str] | None = None) -> Client: ...
+    def connection_named(self, name: str) -> Connection | None: ...
 
 DEPARTMENTS = ("support", "sales", "engineering", "finance", "hr")
 DB_CONNECTION = "Username-Password-Authentication"
@@ -101,7 +120,7 @@ def _moment(rng: random.Random, days_back: int) -> datetime.datetime:
     return EPOCH - datetime.timedelta(seconds=seconds, milliseconds=rng.randint(0, 999))
 
 
-def populate(tenant: Tenant, seed: int) -> None:
+def populate(tenant: SeedTarget, seed: int) -> None:
     rng = random.Random(seed)
     with tenant.lock:
         _connections(tenant, rng)
@@ -113,19 +132,19 @@ def populate(tenant: Tenant, seed: int) -> None:
         _random_users(tenant, rng)
 
 
-def _connections(tenant: Tenant, rng: random.Random) -> None:
+def _connections(tenant: SeedTarget, rng: random.Random) -> None:
     for name, strategy in ((DB_CONNECTION, "auth0"), (GOOGLE_CONNECTION, "google-oauth2")):
         conn = Connection(id="con_" + _alnum(rng, 16), name=name, strategy=strategy)
         tenant.connections[conn.id] = conn
 
 
-def _organizations(tenant: Tenant, rng: random.Random) -> None:
+def _organizations(tenant: SeedTarget, rng: random.Random) -> None:
     for name, display in (("acme", "Acme Corp"), ("globex", "Globex"), ("initech", "Initech")):
         org = Organization(id="org_" + _alnum(rng, 16), name=name, display_name=display)
         tenant.organizations[org.id] = org
 
 
-def _roles(tenant: Tenant, rng: random.Random) -> None:
+def _roles(tenant: SeedTarget, rng: random.Random) -> None:
     for name, description, permissions in (
         ("Support Reader", "Reads users, their roles and logs", READER_PERMISSIONS),
         ("Support Editor", "Support Reader plus profile edits, blocks, resets",
@@ -137,11 +156,11 @@ def _roles(tenant: Tenant, rng: random.Random) -> None:
         tenant.roles[role.id] = role
 
 
-def _role_id(tenant: Tenant, name: str) -> str:
+def _role_id(tenant: SeedTarget, name: str) -> str:
     return next(r.id for r in tenant.roles.values() if r.name == name)
 
 
-def _fixed_users(tenant: Tenant, rng: random.Random) -> None:
+def _fixed_users(tenant: SeedTarget, rng: random.Random) -> None:
     first_org = next(iter(tenant.organizations))
     for alias, (given, family, department, role, has_org) in FIXED_USERS.items():
         local_id = alias + "0" * (23 - len(alias)) + "1"
@@ -155,7 +174,7 @@ def _fixed_users(tenant: Tenant, rng: random.Random) -> None:
             tenant.user_roles[user["user_id"]] = [_role_id(tenant, role)]
 
 
-def _random_users(tenant: Tenant, rng: random.Random) -> None:
+def _random_users(tenant: SeedTarget, rng: random.Random) -> None:
     org_ids = list(tenant.organizations)
     role_ids = {r.name: r.id for r in tenant.roles.values()}
     for n in range(RANDOM_USERS):
@@ -248,12 +267,12 @@ def _google_user(
     return user
 
 
-def _add_user(tenant: Tenant, rng: random.Random, user: dict[str, Any]) -> None:
+def _add_user(tenant: SeedTarget, rng: random.Random, user: dict[str, Any]) -> None:
     tenant.users[user["user_id"]] = user
     tenant.logs[user["user_id"]] = [_log(tenant, rng, user) for _ in range(rng.randint(0, 6))]
 
 
-def _log(tenant: Tenant, rng: random.Random, user: dict[str, Any]) -> dict[str, Any]:
+def _log(tenant: SeedTarget, rng: random.Random, user: dict[str, Any]) -> dict[str, Any]:
     kind, description = rng.choice(LOG_TYPES)
     identity = user["identities"][0]
     conn = tenant.connection_named(identity["connection"])

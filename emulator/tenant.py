@@ -19,6 +19,7 @@ from emulator.faults import FaultInjector
 from emulator.keys import KeyRing, SigningKey
 from emulator.login import LoginState, SpaApplication
 from emulator.models import Client, Connection, Organization, RecordedRequest, Role
+from emulator.seed import populate
 
 GATEWAY_AUDIENCE = "https://admin-gateway.example.com/api"
 GATEWAY_API_NAME = "Admin Gateway API"
@@ -79,8 +80,6 @@ class Tenant:
     @classmethod
     def demo(cls, seed: int = 7) -> Tenant:
         """The deterministic demo tenant (users, roles, clients; see docs/emulator.md)."""
-        from emulator.seed import populate
-
         tenant = cls()
         populate(tenant, seed)
         return tenant

@@ -9,18 +9,34 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from emulator.models import Client
-    from emulator.tenant import Tenant
+from emulator.models import Client, Role
+
+
+class Issuer(Protocol):
+    """What token claims are made of (the Tenant; a protocol so that tenant.py, which
+    imports this module, is not imported back)."""
+
+    gateway_audience: str
+    roles_claim: str
+    department_claim: str
+    panel_client_id: str
+    users: dict[str, dict[str, Any]]
+
+    @property
+    def issuer(self) -> str: ...
+    @property
+    def management_audience(self) -> str: ...
+    def roles_of(self, user_id: str) -> list[Role]: ...
+    def user_permission_names(self, user_id: str) -> list[str]: ...
 
 PROFILES = ("auth0", "rfc9068")
 BASE_USER_SCOPES = ["openid", "profile", "email"]
 
 
 def user_token_parts(
-    tenant: Tenant,
+    tenant: Issuer,
     user_id: str,
     *,
     profile: str,
@@ -68,7 +84,7 @@ def user_token_parts(
     return header, claims
 
 
-def management_token_claims(tenant: Tenant, client: Client, lifetime: int) -> dict[str, Any]:
+def management_token_claims(tenant: Issuer, client: Client, lifetime: int) -> dict[str, Any]:
     """Claims of a client-credentials token for the Management API.
 
     Auth0 ignores the requested ``scope`` and grants everything in the client
