@@ -13,6 +13,7 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY config ./config
 COPY emulator ./emulator
+COPY devtools ./devtools
 RUN pip wheel --wheel-dir /wheels .
 
 # --- runtime: the wheels installed, nothing else ------------------------------
