@@ -231,7 +231,8 @@ def _tokens(q: str) -> list[_Token]:
         # A word: TERM, PREFIXTERM, WILDTERM or STAR, or the keywords AND/OR/NOT/&&/||,
         # whichever matches the longest text (JavaCC's rule; ties go to the keyword).
         term_end = _word_end(q, i, wild=False) if char not in _WILD else i
-        wild_end = _word_end(q, i + 1, wild=True)
+        # WILDTERM: (_TERM_START_CHAR | [*?]) (_TERM_CHAR | [*?])*; an escape is one char.
+        wild_end = _word_end(q, i + (2 if char == "\\" else 1), wild=True)
         candidates: list[tuple[int, str]] = []
         for keyword, kind in (("AND", AND), ("&&", AND), ("OR", OR), ("||", OR),
                               ("NOT", NOT)):
@@ -513,19 +514,27 @@ class _Parser:
         return Phrase(field, text)
 
     def range(self, field: str | None, start: _Token) -> Range:
-        low, to, high, end = (self.take() for _ in range(4))
-        if to.kind == RANGE_END or high.kind == RANGE_END or to.kind != RANGE_TO \
-                or end.kind != RANGE_END:
+        low = self.bound(start)
+        if self.peek().kind != RANGE_TO:
             raise _refuse(start.start, "a range is written [low TO high]")
-        bounds: list[str | None] = []
-        for bound in (low, high):
-            if bound.image == "*":
-                bounds.append(None)
-            elif bound.kind == RANGE_GOOP and _RANGE_VALUE_RE.match(bound.image):
-                bounds.append(bound.image)
-            else:
-                raise _refuse(bound.start, "a range may hold only plain values: [low TO high]")
-        return Range(field, bounds[0], bounds[1], start.image == "[", end.image == "]")
+        self.take()
+        high = self.bound(start)
+        end = self.peek()
+        if end.kind != RANGE_END:
+            raise _refuse(start.start, "a range is written [low TO high]")
+        self.take()
+        return Range(field, low, high, start.image == "[", end.image == "]")
+
+    def bound(self, start: _Token) -> str | None:
+        token = self.peek()
+        if token.kind not in (RANGE_GOOP, RANGE_TO):
+            raise _refuse(start.start, "a range is written [low TO high]")
+        self.take()
+        if token.image == "*":
+            return None
+        if token.kind == RANGE_GOOP and _RANGE_VALUE_RE.match(token.image):
+            return token.image
+        raise _refuse(token.start, "a range may hold only plain values: [low TO high]")
 
 
 def _add_clause(clauses: list[tuple[Occur, Node]], conj: str | None, required: bool,
@@ -568,7 +577,9 @@ def _field(field: str | None) -> str:
 def _clauses(clauses: Iterable[tuple[Occur, Node]]) -> str:
     """`+a -b OR c`: + for MUST, - for MUST_NOT, OR before every SHOULD but a first one
     (OR changes nothing under the default operator OR, and it keeps two bare terms from
-    being read as one MultiTerm text that an analyzer may treat as a whole)."""
+    being read as one MultiTerm text that an analyzer may treat as a whole). A reader set
+    to default operator AND reads `+x +y` alike, so the scope clauses stay required; only
+    groups mixing SHOULD with MUST read differently there (no spelling can avoid that)."""
     parts: list[str] = []
     for occur, node in clauses:
         text = serialize(node)

@@ -186,6 +186,8 @@ TREES = [
     ("email:a*", Prefix("email", "a")),
     ("email:a**", Wildcard("email", "a**")),
     ("email:*a", Wildcard("email", "*a")),
+    ("email:\\!*0", Wildcard("email", "!*0")),  # an escape starts a WILDTERM too
+    ("a\tb", Bool(((Occur.SHOULD, Term(None, "a")), (Occur.SHOULD, Term(None, "b"))))),
     ("name:a\\(b*", Prefix("name", "a(b")),
     ("x:[1 TO *}".replace("x", "logins_count"), Range("logins_count", "1", None, True, False)),
     ("_exists_:email", Exists("email")),
