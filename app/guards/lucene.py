@@ -310,7 +310,6 @@ def _check_text(text: str, start: int, what: str) -> None:
 
 class _Parser:
     def __init__(self, q: str, allowed: Callable[[str], bool]) -> None:
-        self.q = q
         self.allowed = allowed
         self.tokens = _tokens(q)
         self.i = 0
@@ -387,17 +386,15 @@ class _Parser:
 
     def multiterm(self, field: str | None, clauses: list[tuple[Occur, Node]]) -> None:
         """Bare terms in a row (`a b c`). Lucene analyzes their text as one string; with
-        whitespace-free terms that is one SHOULD clause per term, as written here."""
-        self.leaf(Term(field, self.term_text(self.take())), self.peek(-1), clauses)
-        while self.peek().kind == TERM and self.peek(1).kind not in _ENDS_MULTITERM:
+        whitespace-free terms that is one SHOULD clause per term, as written here. (The
+        field is never _exists_: that is refused on a group.)"""
+        first = True
+        while first or (self.peek().kind == TERM
+                        and self.peek(1).kind not in _ENDS_MULTITERM):
+            first = False
             token = self.take()
-            self.leaf(Term(field, self.term_text(token)), token, clauses)
-
-    def leaf(self, node: Leaf, token: _Token, clauses: list[tuple[Occur, Node]]) -> None:
-        if isinstance(node, Term) and node.field == EXISTS_FIELD:
-            raise _refuse(token.start, "_exists_ takes one field name")
-        self.count(token)
-        _add_clause(clauses, None, False, False, node)
+            self.count(token)
+            _add_clause(clauses, None, False, False, Term(field, self.term_text(token)))
 
     def count(self, token: _Token) -> None:
         self.leaves += 1
