@@ -31,10 +31,28 @@ _FORMATS: dict[str, validate.Validator] = {
 
 
 class StrictBoolean(fields.Boolean):
-    """Only true/false (and JSON booleans): `yes`, `on`, `1` are not booleans here."""
+    """A query-string boolean: only `true` / `false`; `yes`, `on`, `1` are not booleans."""
 
-    truthy = {"true", True}
-    falsy = {"false", False}
+    truthy = {"true"}
+    falsy = {"false"}
+
+
+class JsonBoolean(fields.Boolean):
+    """A body boolean is a JSON boolean: never "true", "1", 1 or 0."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class JsonNumber(fields.Float):
+    """A body number is a JSON number: never "1.5" nor true."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def resolve(node: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -69,7 +87,15 @@ def _validators(schema: Mapping[str, Any]) -> list[validate.Validator]:
     return out
 
 
-def field_for(schema: Mapping[str, Any], *, required: bool = False) -> fields.Field[Any]:
+def field_for(schema: Mapping[str, Any], *, required: bool = False,
+              json_types: bool = False) -> fields.Field[Any]:
+    """A marshmallow field for a JSON Schema.
+
+    `json_types` (bodies): values must already have their JSON type (a boolean is
+    true/false, an integer a JSON integer, a string a string); nothing is coerced,
+    so the body forwarded to Auth0 is the one validated. Without it (query
+    strings, which are text by nature) integers and booleans are parsed from text.
+    """
     schema = resolve(schema)
     types = schema.get("type", "object")
     type_list = types if isinstance(types, list) else [types]
@@ -78,27 +104,28 @@ def field_for(schema: Mapping[str, Any], *, required: bool = False) -> fields.Fi
     options: dict[str, Any] = {"required": required, "allow_none": nullable,
                                "validate": _validators(schema)}
     if kind == "string":
-        return fields.String(**options)
+        return fields.String(**options)  # marshmallow refuses anything but a str
     if kind == "integer":
-        return fields.Integer(strict=False, **options)
+        return fields.Integer(strict=json_types, **options)  # strict: not "1", 1.0, true
     if kind == "number":
-        return fields.Float(**options)
+        return JsonNumber(**options) if json_types else fields.Float(**options)
     if kind == "boolean":
-        return StrictBoolean(**options)
+        return JsonBoolean(**options) if json_types else StrictBoolean(**options)
     if kind == "array":
-        return fields.List(field_for(schema.get("items", {})), **options)
+        return fields.List(field_for(schema.get("items", {}), json_types=json_types), **options)
     if "properties" in schema and schema.get("additionalProperties") is False:
-        return fields.Nested(object_schema(schema, name="Nested"), **options)
+        return fields.Nested(object_schema(schema, name="Nested", json_types=json_types),
+                             **options)
     # Free-form objects (user_metadata, app_metadata): JSON objects with string keys.
     return fields.Dict(keys=fields.String(), **options)
 
 
 def object_schema(schema: Mapping[str, Any], *, name: str,
-                  exclude: frozenset[str] = frozenset()) -> Schema:
+                  exclude: frozenset[str] = frozenset(), json_types: bool = True) -> Schema:
     schema = resolve(schema)
     required = set(schema.get("required", []))
     declared = {
-        prop: field_for(sub, required=prop in required)
+        prop: field_for(sub, required=prop in required, json_types=json_types)
         for prop, sub in schema.get("properties", {}).items() if prop not in exclude
     }
     return Schema.from_dict(declared, name=name)(unknown=RAISE)
@@ -123,7 +150,7 @@ def body_schema(operation: Mapping[str, Any], *, name: str,
         return None
     content = resolve(body)["content"]
     media = content.get("application/json") or next(iter(content.values()))
-    return object_schema(media["schema"], name=name, exclude=exclude)
+    return object_schema(media["schema"], name=name, exclude=exclude, json_types=True)
 
 
 def validation_messages(error: ValidationError) -> dict[str, Any]:
