@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -20,12 +19,35 @@ def user_document(user: dict[str, Any], scopes: list[str], fields: str | None = 
 
     Identity provider tokens are only returned to holders of read:user_idp_tokens.
     """
-    doc = copy.deepcopy(user)
+    doc = json_copy(user)
     if IDP_TOKEN_SCOPE not in scopes:
         for identity in doc.get("identities", []):
             for name in IDP_TOKEN_FIELDS:
                 identity.pop(name, None)
     return select_fields(doc, fields, include_fields)
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data without recursion: reading a user never depends on how
+    deep its metadata is (copy.deepcopy fails at a few hundred levels)."""
+    if not isinstance(value, (dict, list)):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any]] = [(value, root)]
+    while stack:
+        source, target = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, child in items:
+            if isinstance(child, (dict, list)):
+                copied: Any = {} if isinstance(child, dict) else []
+                stack.append((child, copied))
+            else:
+                copied = child
+            if isinstance(target, dict):
+                target[key] = copied
+            else:
+                target.append(copied)
+    return root
 
 
 def select_fields(doc: dict[str, Any], fields: str | None, include_fields: bool

@@ -8,6 +8,7 @@ Auth0 refuses. Changing ``blocked`` never touches brute-force blocks.
 from __future__ import annotations
 
 import datetime
+import json
 import secrets
 from typing import Any
 
@@ -39,6 +40,11 @@ CONFLICTS = (
 NOT_STORED = frozenset({"verify_email", "verify_phone_number", "connection", "client_id",
                         "password"})
 USER_EXISTS = "The user already exists."
+# Auth0: user_metadata and app_metadata together hold at most 16 MB per user, and their
+# field names contain neither "." nor "$" (docs/limits.md). The size is measured as
+# compact UTF-8 JSON (Auth0 measures its stored form, which we cannot see).
+MAX_METADATA_BYTES = 16 * 1024 * 1024
+FORBIDDEN_KEY_CHARACTERS = ".$"
 
 
 def now_iso() -> str:
@@ -70,9 +76,13 @@ def apply_patch(tenant: Tenant, user: dict[str, Any], body: dict[str, Any]) -> N
         raise bad_body(f"Cannot update {what} for non-database user.")
     if "connection" in body and tenant.connection_named(body["connection"]) is None:
         raise bad_body("Connection does not exist.")
+    check_metadata_keys(body)
+    metadata = {name: merge_metadata(user.get(name, {}), body[name]) if name in body
+                else user.get(name, {}) for name in METADATA_FIELDS}
+    check_metadata_size(metadata)
     for name in METADATA_FIELDS:
         if name in body:
-            user[name] = merge_metadata(user.get(name, {}), body[name])
+            user[name] = metadata[name]
     for name, value in body.items():
         if name in METADATA_FIELDS or name in NOT_STORED:
             continue
@@ -87,6 +97,38 @@ def apply_patch(tenant: Tenant, user: dict[str, Any], body: dict[str, Any]) -> N
     if "password" in body:
         user["last_password_reset"] = now_iso()
     user["updated_at"] = now_iso()
+
+
+def _forbidden_key(value: Any) -> str | None:
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, child in node.items():
+                if any(c in key for c in FORBIDDEN_KEY_CHARACTERS):
+                    return str(key)
+                stack.append(child)
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None
+
+
+def check_metadata_keys(body: dict[str, Any]) -> None:
+    """Field names with "." or "$" are a 400 at any depth (Auth0 documents the 400)."""
+    for name in METADATA_FIELDS:
+        key = _forbidden_key(body.get(name))
+        if key is not None:
+            raise bad_body(f"Payload validation error: 'Field names must not contain \".\" or "
+                           f"\"$\": {key}' on property {name}.")
+
+
+def check_metadata_size(metadata: dict[str, Any]) -> None:
+    """The user's metadata after this change, both fields together, within 16 MB."""
+    size = sum(len(json.dumps(metadata.get(name) or {}, separators=(",", ":"),
+                              ensure_ascii=False).encode()) for name in METADATA_FIELDS)
+    if size > MAX_METADATA_BYTES:
+        raise bad_body(f"user_metadata and app_metadata together would hold {size} bytes; "
+                       f"the limit is {MAX_METADATA_BYTES} bytes (16 MB) per user.")
 
 
 def merge_metadata(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -113,6 +155,8 @@ def create_user(tenant: Tenant, body: dict[str, Any]) -> dict[str, Any]:
             raise bad_body(f"Payload validation error: 'Missing required property: {required}'.")
     if "username" in body:
         raise bad_body("Cannot set username for connection without requires_username.")
+    check_metadata_keys(body)
+    check_metadata_size({name: body.get(name) for name in METADATA_FIELDS})
     email = str(body["email"]).lower()
     local_id = str(body.get("user_id") or secrets.token_hex(12))
     user_id = f"auth0|{local_id}"

@@ -18,6 +18,9 @@ from emulator.management.spec import Operation
 
 INVALID_QUERY = "invalid_query_string"
 INVALID_BODY = "invalid_body"
+# Auth0 documents no nesting limit; its user store (MongoDB) keeps at most 100 levels per
+# document, the user being the first, so a field holds at most 99 (docs/limits.md).
+MAX_FIELD_DEPTH = 99
 _INTEGER = re.compile(r"^-?\d+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -36,6 +39,23 @@ def json_type(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+def nesting_depth(value: Any) -> int:
+    """Levels of objects and arrays (0 for a scalar), measured without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def _fail(
@@ -85,6 +105,12 @@ def validate_body(op: Operation, body: Any, *, allow_additional: bool | None = N
     if not isinstance(body, dict):
         raise _fail("Payload", f"Expected type object but found type {json_type(body)}",
                     None, None)
+    for name, value in body.items():
+        # Refused before it is stored: what could not be read back must never be kept.
+        depth = nesting_depth(value)
+        if depth > MAX_FIELD_DEPTH:
+            raise _fail("Payload", f"Object nested too deeply ({depth} levels), maximum "
+                        f"{MAX_FIELD_DEPTH}", name, schema["properties"].get(name))
     for name in schema["required"]:
         if name not in body:
             raise _fail("Payload", f"Missing required property: {name}", None, None)
