@@ -193,7 +193,7 @@ CATALOG: tuple[Operation, ...] = (
     Operation("post_users", "POST", "/users", "users:create", "Create a user",
               field_permissions={"app_metadata": "users:update_app_metadata",
                                  "blocked": "users:block"},
-              scope_check="new-user", budget_group="users-write"),
+              scope_check="new-user", budget_group="users-write", body_rules=("metadata",)),
     Operation(
         "patch_users_by_id", "PATCH", "/users/{id}", "users:update", "Update a user",
         field_permissions={
@@ -211,6 +211,7 @@ CATALOG: tuple[Operation, ...] = (
         scope_check="target",
         self_action_fields={"blocked": "block or unblock your own account"},
         budget_group="users-write",
+        body_rules=("metadata",),
     ),
     Operation("delete_users_by_id", "DELETE", "/users/{id}", "users:delete", "Delete a user",
               target_user="id", scope_check="target", self_action="delete your own account",

@@ -79,6 +79,11 @@ class _Invalid(ValueError):
     """Raised by parsers: the message says what is wrong (without the value)."""
 
 
+# "All endpoints accept a maximum payload size of 1 megabyte" (Auth0's Management API
+# reference, docs/limits.md): a larger body could never be forwarded.
+AUTH0_MAX_PAYLOAD_BYTES = 1024 * 1024
+
+
 # --- parsers: each takes the raw string and returns the typed value ----------
 
 
@@ -385,8 +390,10 @@ SPECS: tuple[Spec, ...] = (
          "Trusted hops for X-Forwarded-Proto.", group="HTTP"),
     Spec("PROXY_FIX_X_HOST", "proxy_fix_x_host", _int_between(0, 5), "0", "1",
          "Trusted hops for X-Forwarded-Host.", group="HTTP"),
-    Spec("MAX_BODY_BYTES", "max_body_bytes", _int_between(1024, 10 * 1024 * 1024), "65536", "65536",
-         "Largest request body accepted (413 above).", group="HTTP"),
+    Spec("MAX_BODY_BYTES", "max_body_bytes", _int_between(1024, AUTH0_MAX_PAYLOAD_BYTES),
+         "65536", "65536",
+         "Largest request body accepted (413 above); at most 1048576, Auth0's own limit "
+         "(docs/limits.md).", group="HTTP"),
     Spec("LOG_LEVEL", "log_level", _log_level, "INFO", "INFO", "Log level.", group="HTTP"),
     Spec("LOG_FORMAT", "log_format", _choice(("json", "text")), "json", "json",
          "JSON lines (production) or text (local reading).", group="HTTP"),

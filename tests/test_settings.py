@@ -105,6 +105,8 @@ BAD = [
     ("PROXY_FIX_X_PROTO", "a", "PROXY_FIX_X_PROTO must be a whole number"),
     ("PROXY_FIX_X_HOST", "-1", "PROXY_FIX_X_HOST must be between 0 and 5"),
     ("MAX_BODY_BYTES", "10", "MAX_BODY_BYTES must be between 1024 and"),
+    # Auth0's Management API takes at most 1 MB per request (docs/limits.md).
+    ("MAX_BODY_BYTES", "1048577", "MAX_BODY_BYTES must be between 1024 and 1048576"),
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR"),
     ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of json, text"),
     ("METRICS_ENABLED", "y3s", "METRICS_ENABLED must be true or false"),

@@ -20,6 +20,7 @@ from werkzeug.datastructures import MultiDict
 from ..catalog import BY_ID, Operation, spec_document
 from ..errors import Problem
 from .from_spec import USER_ID_RE, body_schema, query_schema, validation_messages
+from .limits import depth_errors, metadata_key_errors
 
 MAX_RESULTS = 1000  # Auth0 returns at most 1000 users per query (page × per_page)
 MAX_Q_LENGTH = 2048
@@ -115,7 +116,11 @@ RULES: dict[str, Rule] = {
     "email": _email_rule,
     "role-ids": _role_ids_rule,
     "user-id-required": _user_id_required,
+    # Auth0's limits on metadata (docs/limits.md): field names without `.` or `$`.
+    "metadata": metadata_key_errors,
 }
+# Rules whose messages name a limit: the problem's detail quotes them.
+LIMIT_RULES = frozenset({"metadata"})
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,10 @@ class ValidatedRequest:
         return out
 
 
-def _bad_request(errors: Mapping[str, Any], where: str) -> Problem:
+def _bad_request(errors: Mapping[str, Any], where: str, *, limits: Errors | None = None
+                 ) -> Problem:
+    """400 listing every problem by field; `limits`' messages (which name the limit
+    broken) are quoted in the detail too."""
     unknown = sorted(name for name, msgs in errors.items() if msgs == ["Unknown field."])
     parts = []
     if unknown:
@@ -142,6 +150,8 @@ def _bad_request(errors: Mapping[str, Any], where: str) -> Problem:
     others = sorted(name for name in errors if name not in unknown)
     if others:
         parts.append(f"Invalid {where}: {', '.join(others)}.")
+    for name in sorted(limits or {}):
+        parts.extend((limits or {})[name])
     return Problem(400, " ".join(parts), title="Invalid request", slug="invalid-request",
                    extra={"errors": dict(errors)})
 
@@ -155,8 +165,8 @@ class RequestValidator:
             spec_op, name=f"{operation.operation_id}_query",
             exclude=operation.excluded_query)
         self.body: Schema | None = body_schema(spec_op, name=f"{operation.operation_id}_body")
-        self.query_rules = tuple(RULES[name] for name in operation.query_rules)
-        self.body_rules = tuple(RULES[name] for name in operation.body_rules)
+        self.query_rules = tuple((name, RULES[name]) for name in operation.query_rules)
+        self.body_rules = tuple((name, RULES[name]) for name in operation.body_rules)
 
     def validate(self, path: Mapping[str, str], args: MultiDict[str, str],
                  body: Any) -> ValidatedRequest:
@@ -200,21 +210,31 @@ class RequestValidator:
         if not body:
             raise Problem(400, "The request body names no field to change.",
                           title="Invalid request", slug="invalid-request")
+        # Before anything walks the values: nothing deeper than Auth0 keeps goes on.
+        too_deep = depth_errors(body)
+        if too_deep:
+            raise _bad_request(too_deep, "body field(s)", limits=too_deep)
         try:
             values: dict[str, Any] = self.body.load(body)
         except ValidationError as exc:
             raise _bad_request(validation_messages(exc), "body field(s)") from None
         self._apply(self.body_rules, values, "body field(s)")
-        # Forward what the caller sent (validated), not marshmallow's re-serialisation.
+        # Forward what the caller sent: every field was loaded with strict JSON types
+        # (from_spec.py), so it is exactly what was validated, never a coerced copy.
         return {name: body[name] for name in values}
 
     @staticmethod
-    def _apply(rules: tuple[Rule, ...], values: dict[str, Any], where: str) -> None:
+    def _apply(rules: tuple[tuple[str, Rule], ...], values: dict[str, Any], where: str
+               ) -> None:
         errors: Errors = {}
-        for rule in rules:
-            errors.update(rule(values))
+        limits: Errors = {}
+        for name, rule in rules:
+            found = rule(values)
+            errors.update(found)
+            if name in LIMIT_RULES:
+                limits.update(found)
         if errors:
-            raise _bad_request(errors, where)
+            raise _bad_request(errors, where, limits=limits)
 
 
 def validator_for(operation: Operation) -> RequestValidator:
