@@ -115,11 +115,36 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# What could end a line, move the cursor or recolour a terminal: C0 controls, DEL, C1
+# controls (NEL and CSI among them) and the Unicode line and paragraph separators. The
+# backslash is escaped too, so that an escaped line reads back unambiguously.
+_UNSAFE_TEXT = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SHORT_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def escape_text(text: str) -> str:
+    """One printable line: `\\n`, `\\r`, `\\t`, `\\x1b`, `\\u2028`, `\\\\` for what
+    could forge a line or drive a terminal (the JSON format escapes them already)."""
+    return _UNSAFE_TEXT.sub(_escape_char, text)
+
+
 class TextFormatter(logging.Formatter):
+    """`LEVEL logger: [request id] message`; always exactly one line, whatever a path,
+    a query, a claim or an exception message contains (every part is escaped)."""
+
     def format(self, record: logging.LogRecord) -> str:
         rid = getattr(record, "request_id", None)
         prefix = f"[{rid}] " if rid else ""
-        return f"{record.levelname:7} {record.name}: {prefix}{redact(record.getMessage())}"
+        line = f"{record.levelname:7} {record.name}: {prefix}{redact(record.getMessage())}"
+        return escape_text(line)
 
 
 def configure_logging(level: str, fmt: str) -> None:

@@ -396,7 +396,8 @@ SPECS: tuple[Spec, ...] = (
          "(docs/limits.md).", group="HTTP"),
     Spec("LOG_LEVEL", "log_level", _log_level, "INFO", "INFO", "Log level.", group="HTTP"),
     Spec("LOG_FORMAT", "log_format", _choice(("json", "text")), "json", "json",
-         "JSON lines (production) or text (local reading).", group="HTTP"),
+         "JSON lines (production) or text (local reading); either way one line per record, "
+         "control characters escaped.", group="HTTP"),
     Spec("METRICS_ENABLED", "metrics_enabled", _bool, "true", "true",
          "Serve Prometheus metrics on /metrics.", group="HTTP"),
     Spec("DOCS_ENABLED", "docs_enabled", _bool, "true", "true",
