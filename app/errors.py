@@ -34,12 +34,18 @@ PROBLEM_TYPES: dict[str, str] = {
     "forbidden-field": "400: a body field this operation never accepts (e.g. `password` "
                        "in PATCH).",
     "invalid-request": "400: query, path or body failed validation (`errors` by field).",
-    "query-refused": "400: a search `q` that could escape the delegated-scope clause.",
+    "query-refused": "400: a search `q` outside the Lucene subset the gateway reads and "
+                     "resends (`position` names the character).",
     "keys-unavailable": "503: Auth0's signing keys could not be fetched yet.",
     "outside-scope": "403: the change would create or move a user outside the caller's "
                      "delegated scope.",
     "scope-claim-missing": "403: a delegated-scope rule applies but the token lacks the "
                            "claim it depends on.",
+    "scope-no-rule": "403: no delegated-scope rule applies to the caller (e.g. a token "
+                     "without the roles claim) and the policy's `[scope] default` is "
+                     "`deny`: the caller sees no users.",
+    "scope-violation": "502: Auth0's answer to a search held users outside the caller's "
+                       "scope; nothing of it is returned (a security event).",
     "role-not-assignable": "403: the caller's roles may not assign or remove that role.",
     "protected-user": "403: the target holds a protected role; a stronger permission is "
                       "needed.",

@@ -31,3 +31,6 @@ BUDGET_WAITS = Counter("agw_budget_waits_total", "Waits for the fleet Management
 REDIS_ERRORS = Counter("agw_redis_errors_total", "Redis failures degraded around", ["component"])
 AUDIT_EVENTS = Counter("agw_audit_events_total", "Audit events written",
                        ["outcome", "stored"])  # stored: stream|log_only (Redis down)
+SCOPE_VIOLATIONS = Counter("agw_scope_violations_total",
+                           "Upstream answers that held users outside the caller's delegated "
+                           "scope (answered 502: a security event)", ["operation"])

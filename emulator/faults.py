@@ -41,6 +41,7 @@ class FaultInjector:
             self._drops: list[_Counted] = []
             self._latency: dict[str, float] = {}
             self._unauthorized = 0
+            self._misread_searches = 0
             self.retry_after = False
             self.management_bucket = TokenBucket(GENEROUS_RATE, GENEROUS_BURST)
             self.token_bucket = TokenBucket(GENEROUS_RATE, GENEROUS_BURST)
@@ -74,6 +75,12 @@ class FaultInjector:
         with self._lock:
             self._unauthorized += int(n)
 
+    def misread_search_next(self, n: int) -> None:
+        """Answer the next ``n`` user searches as if ``q`` were absent: a reader upstream
+        that understood the query differently from the client (the whole tenant matches)."""
+        with self._lock:
+            self._misread_searches += int(n)
+
     def rate_limit(self, rate_per_s: float | None, burst: int | None = None) -> None:
         """A real token bucket on the Management API (None restores the generous default)."""
         with self._lock:
@@ -105,6 +112,8 @@ class FaultInjector:
             self.latency(lat.get("seconds"), lat.get("path_prefix", prefix))
         if "unauthorized_next" in spec:
             self.unauthorized_next(int(spec["unauthorized_next"]))
+        if "misread_search_next" in spec:
+            self.misread_search_next(int(spec["misread_search_next"]))
         if "rate_limit" in spec:
             r = spec["rate_limit"] or {}
             self.rate_limit(r.get("rate_per_s"), r.get("burst"))
@@ -128,6 +137,13 @@ class FaultInjector:
     def delay_for(self, path: str) -> float:
         with self._lock:
             return sum(s for p, s in self._latency.items() if path.startswith(p))
+
+    def take_misread_search(self) -> bool:
+        with self._lock:
+            if self._misread_searches > 0:
+                self._misread_searches -= 1
+                return True
+            return False
 
     def take_unauthorized(self) -> bool:
         with self._lock:

@@ -476,6 +476,12 @@ class _Parser:
         after = self.peek()
         if after.kind == COLON:
             raise _refuse(token.start, f"searching the field {token.image!r} is not allowed")
+        if field is None and isinstance(node, (Prefix, Wildcard, Range)) \
+                and node != Wildcard(None, "*"):
+            # Without a field, Auth0 picks the fields searched (the gateway cannot check them
+            # against the allow-list): a pattern there could probe a hidden one.
+            raise _refuse(token.start, "wildcards and ranges need a field name "
+                                       "(e.g. name:jo*)")
         return node
 
     def exists(self, token: _Token) -> Exists:

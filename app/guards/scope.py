@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .. import metrics
 from ..auth.policy import Locator
 from ..auth.principal import Principal
 from ..call import Call, Restriction, field_value
@@ -47,7 +48,8 @@ from ..observability import redact
 from ..state import policy_section
 from . import lucene
 
-log = logging.getLogger("admin_gateway.guards")
+log = logging.getLogger("admin_gateway.policy")
+security_log = logging.getLogger("admin_gateway.security")
 
 SECTION = "scope"
 DEFAULT_UNRESTRICTED = "users:scope:all"
@@ -69,10 +71,15 @@ class Rule:
         return bool(self.roles & set(principal.roles))
 
 
+DEFAULTS = ("deny", "allow")
+
+
 @dataclass(frozen=True)
 class ScopeConfig:
     unrestricted_permission: str = DEFAULT_UNRESTRICTED
     rules: tuple[Rule, ...] = ()
+    # A caller no rule applies to: "deny" sees nobody (fail closed), "allow" everyone.
+    default: str = "deny"
 
 
 def _attribute(principal: Principal, name: str) -> str | None:
@@ -126,10 +133,20 @@ def parse_section(raw: Any, locate: Locator, problems: list[str]) -> ScopeConfig
     if not isinstance(raw, dict):
         problems.append(f"{locate.where(key=SECTION)}: [scope] must be a table")
         return ScopeConfig()
-    unknown = set(raw) - {"unrestricted_permission", "rules"}
+    unknown = set(raw) - {"unrestricted_permission", "rules", "default"}
     if unknown:
         problems.append(f"{locate.where(section=(SECTION,))}: [scope]: unknown key(s) "
-                        f"{', '.join(sorted(unknown))}; allowed: unrestricted_permission, rules")
+                        f"{', '.join(sorted(unknown))}; allowed: unrestricted_permission, "
+                        f"default, rules")
+    default = raw.get("default", "deny")
+    if default not in DEFAULTS:
+        problems.append(f"{locate.where(section=(SECTION,), key='default')}: [scope] default "
+                        f"must be \"deny\" (callers no rule applies to see nobody) or "
+                        f"\"allow\"")
+        default = "deny"
+    if default == "allow":
+        log.warning("[scope] default = \"allow\": callers no delegated-scope rule applies to "
+                    "(e.g. a token without the roles claim) see every user; \"deny\" is safer")
     permission = raw.get("unrestricted_permission", DEFAULT_UNRESTRICTED)
     if permission not in PERMISSIONS:
         problems.append(f"{locate.where(section=(SECTION,), key='unrestricted_permission')}: "
@@ -142,7 +159,7 @@ def parse_section(raw: Any, locate: Locator, problems: list[str]) -> ScopeConfig
                         f"tables ([[scope.rules]])")
         rules_raw = []
     rules = [_parse_rule(i, r, locate, problems) for i, r in enumerate(rules_raw)]
-    return ScopeConfig(str(permission), tuple(r for r in rules if r is not None))
+    return ScopeConfig(str(permission), tuple(r for r in rules if r is not None), str(default))
 
 
 
@@ -153,16 +170,22 @@ def config() -> ScopeConfig:
 
 
 def restriction_for(principal: Principal, scope: ScopeConfig | None = None) -> Restriction | None:
-    """None when the caller is unrestricted (no rule applies, or the override permission).
+    """What the caller may see; None only for holders of the unrestricted permission (or,
+    when the policy says `default = "allow"`, for callers no rule applies to).
 
-    A rule that applies but whose attribute the token lacks is a 403: a missing
-    claim must never widen what a caller sees."""
+    Fail closed: a caller no rule applies to sees nobody (403 scope-no-rule), and a rule
+    that applies but whose attribute the token lacks is a 403 (scope-claim-missing): a
+    missing or unexpected claim never widens what a caller sees."""
     scope = scope or config()
     if principal.has(scope.unrestricted_permission):
         return None
     applicable = [rule for rule in scope.rules if rule.applies_to(principal)]
     if not applicable:
-        return None
+        if scope.default == "allow":
+            return None
+        raise Problem(403, "No delegated-scope rule of the gateway's policy applies to you "
+                           "(your token carries none of the roles or attributes the rules "
+                           "name), so you may see no users.", slug="scope-no-rule")
     clauses, missing = [], []
     for rule in applicable:
         value = _attribute(principal, rule.equals)
@@ -186,19 +209,34 @@ def user_not_found() -> Problem:
                    extra={"auth0_error_code": "inexistent_user"})
 
 
-def _refuse_query(reason: str) -> Problem:
+def _refuse_query(exc: lucene.QueryRefused) -> Problem:
+    reason = str(exc)
     return Problem(400, f"The search q is refused: {reason}.", title="Invalid request",
-                   slug="query-refused", extra={"errors": {"q": [reason]}})
+                   slug="query-refused",
+                   extra={"errors": {"q": [reason]}, "position": exc.position})
 
 
-def _check_search(call: Call) -> None:
-    """Every caller's q is checked: hidden fields must not become a search oracle."""
+def _canonical_search(call: Call, restriction: Restriction | None) -> None:
+    """Every caller's q is parsed with Lucene's grammar and resent as the gateway read it
+    (every term escaped, explicit groups): the reader upstream cannot read it differently,
+    and hidden fields are refused in every spelling. Scoped callers get the rule clauses
+    as required top-level clauses."""
     q = call.request.query.get("q")
-    if isinstance(q, str) and q.strip():
-        try:
-            lucene.check_query(q)
-        except lucene.QueryRefused as exc:
-            raise _refuse_query(str(exc)) from None
+    text = q if isinstance(q, str) else None
+    if restriction is None and (text is None or not text.strip()):
+        return
+    try:
+        if restriction is None:
+            call.request.query["q"] = lucene.canonical(str(text))
+        else:
+            call.request.query["q"] = lucene.restrict(text, restriction.clauses)
+    except lucene.QueryRefused as exc:
+        raise _refuse_query(exc) from None
+    except ValueError:
+        # A claim value no query can express safely (no letter or digit, controls).
+        raise Problem(403, "Your token's delegated-scope attribute cannot be used in a "
+                           "search, so you may see no users.",
+                      slug="scope-claim-missing") from None
 
 
 def _ensure_scope_field(call: Call) -> None:
@@ -272,18 +310,15 @@ def _check_scope_fields(call: Call, restriction: Restriction) -> None:
 def check(call: Call) -> None:
     """Pipeline step: refuse or restrict what the caller may see and change."""
     kind = call.operation.scope_check
-    if kind == "query":
-        _check_search(call)
+    if kind == "none":
+        return  # no user is involved (e.g. the tenant's roles)
     restriction = restriction_for(call.principal)
+    if kind == "query":
+        _canonical_search(call, restriction)
     if restriction is None:
         return
     call.restriction = restriction
-    if kind == "query":
-        q = call.request.query.get("q")
-        call.request.query["q"] = lucene.restrict(q if isinstance(q, str) else None,
-                                                  restriction.clauses)
-        _ensure_scope_field(call)
-    elif kind == "results":
+    if kind in ("query", "results"):
         _ensure_scope_field(call)
     elif kind in ("target", "target-answer"):
         _check_target(call, restriction)
@@ -292,29 +327,37 @@ def check(call: Call) -> None:
 
 
 def filter_results(call: Call) -> None:
-    """Pipeline step after the Management call: drop out-of-scope users from search and
-    lookup answers (by-email relies on it; for GET /users it is a second wall behind
-    the q clause)."""
+    """Pipeline step after the Management call, for searches and lookups of a scoped
+    caller. A lookup's answer (by email: not restrictable upstream) is filtered. A search
+    was restricted upstream, so a user outside the scope in its answer means the restriction
+    failed: a tripwire, never a patched-up partial answer (whose counts would still include
+    the hidden users) — 502, a security event in the log and in /metrics."""
     restriction = call.restriction
     if restriction is None or call.response is None:
         return
     kind = call.operation.scope_check
     if kind not in ("query", "results"):
         return
+    body = call.response
+    users = body.get("users") if isinstance(body, dict) else body
+    if not isinstance(users, list):
+        return
+    kept = [user for user in users if restriction.admits(user)]
+    if len(kept) < len(users) and kind == "query":
+        _tripwire(call, len(users) - len(kept))
+    if call.strip_scope_field:
+        kept = [_strip(user) for user in kept]
+    call.response = {**body, "users": kept} if isinstance(body, dict) else kept
 
-    def keep(users: list[Any]) -> list[Any]:
-        kept = [u for u in users if restriction.admits(u)]
-        dropped = len(users) - len(kept)
-        if dropped and kind == "query":
-            # The q clause should have made this impossible: worth an operator's look.
-            log.warning(
-                "search returned %d user(s) outside the caller's scope (q=%s)", dropped,
-                redact(str(call.request.query.get("q"))[:200]))
-        if call.strip_scope_field:
-            kept = [_strip(u) for u in kept]
-        return kept
 
-    if isinstance(call.response, list):
-        call.response = keep(call.response)
-    elif isinstance(call.response, dict) and isinstance(call.response.get("users"), list):
-        call.response = {**call.response, "users": keep(call.response["users"])}
+def _tripwire(call: Call, outside: int) -> None:
+    metrics.SCOPE_VIOLATIONS.labels(call.operation.operation_id).inc()
+    security_log.error(
+        "security: a %s answer held %d user(s) outside the caller's delegated scope; "
+        "nothing was returned (q=%s)", call.operation.operation_id, outside,
+        redact(str(call.request.query.get("q")))[:300],
+        extra={"security_event": "scope-violation", "operation": call.operation.operation_id,
+               "outside_users": outside})
+    raise Problem(502, "Auth0's answer held users outside your delegated scope, so none of "
+                       "it is returned; the operators have been told.",
+                  slug="scope-violation")

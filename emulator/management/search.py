@@ -39,7 +39,9 @@ def check_paging(query: dict[str, Any]) -> None:
 
 
 def filter_users(users: list[dict[str, Any]], q: str | None) -> list[dict[str, Any]]:
-    if q is None or not q.strip():
+    # Only an absent or ASCII-blank q means "everyone": Lucene reads other blanks
+    # (U+2003, U+001C) as an empty query that matches nobody.
+    if q is None or not q.strip(" \t\r\n"):
         return users
     try:
         node = lucene.parse(q)

@@ -55,6 +55,8 @@ def _shape(user: dict[str, Any]) -> dict[str, Any]:
 def get_users() -> ResponseReturnValue:
     t = tenant()
     q = query()
+    if t.faults.take_misread_search():
+        q = {name: value for name, value in q.items() if name != "q"}
     with t.lock:
         found = search.search(list(t.users.values()), q)
         return jsonify(paged(found, q, "users", with_length=True, shape=_shape))

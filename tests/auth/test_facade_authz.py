@@ -86,6 +86,9 @@ def test_every_catalog_row_is_covered() -> None:
 def test_exact_permissions_are_enough(stack: Stack, operation_id: str, build: Build) -> None:
     method, path, kwargs = build(stack)
     needed = set(BY_ID[operation_id].required_permissions(body_fields(kwargs)))
+    # Delegated scope is a dimension of its own and fails closed: a role-less token sees
+    # users only with the override (tests/guards/test_scope_fail_closed.py: without it, 403).
+    needed.add("users:scope:all")
     response = send(stack, token_with(stack.tenant, needed), method, path, **kwargs)
     assert response.status_code != 401, response.text
     if response.status_code == 403:
@@ -201,8 +204,9 @@ def test_forbidden_field_is_400_before_any_upstream_work(shared_stack: Stack) ->
 
 def test_patch_fields_decide_alone(stack: Stack) -> None:
     """PATCH touching only `blocked` needs users:block, not users:update (issue 4)."""
+    # (users:scope:all: dave has no role, so no delegated-scope rule would let him see alice)
     token = stack.tenant.issue_user_token(
-        "dave", extra_claims={"permissions": ["users:read", "users:block"]})
+        "dave", extra_claims={"permissions": ["users:read", "users:block", "users:scope:all"]})
     headers = {"Authorization": f"Bearer {token}"}
     url = f"{stack.gateway.url}/api/v2/users/{stack.user('alice')}"
     blocked = stack.session.patch(url, json={"blocked": True}, headers=headers, timeout=30)

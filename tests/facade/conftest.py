@@ -49,11 +49,13 @@ GUARDRAILS_MARKER = "# --- Guardrails"
 def facade_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped policy's roles without the guardrail rules (delegated scope, limits,
     protected users): these tests count the exact upstream calls of the facade alone;
-    tests/guards covers the guardrails, which add lookups of their own."""
+    tests/guards covers the guardrails, which add lookups of their own. Delegated scope
+    fails closed, so switching it off takes an explicit `default = "allow"`."""
     text = DEFAULT_POLICY_FILE.read_text()
     roles_only = text.split(GUARDRAILS_MARKER, 1)[0]
     path = tmp_path_factory.mktemp("policy") / "policy.toml"
-    path.write_text(roles_only + "\n[protection]\nprotected_roles = []\n")
+    path.write_text(roles_only + "\n[protection]\nprotected_roles = []\n"
+                    "\n[scope]\ndefault = \"allow\"\n")
     return path
 
 

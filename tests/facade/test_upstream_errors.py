@@ -34,9 +34,13 @@ def test_duplicate_create_is_auth0s_409(stack: Stack) -> None:
 
 
 def test_auth0_400_keeps_its_message(stack: Stack) -> None:
-    # Balanced (the gateway passes it on) but not a query Auth0 can parse.
-    response = stack.call("alice", "GET", "/api/v2/users", params={"q": "name:x AND"})
+    # Valid for the gateway (it cannot know the tenant's connections); Auth0 refuses it.
+    # (A q the gateway passes on is always one Auth0 reads as the gateway did.)
+    response = stack.call("carol", "POST", "/api/v2/users", json={
+        "connection": "No-Such-Connection", "email": "new@example.com",
+        "password": "Corr3ct-Horse-Battery"})
     assert response.status_code == 400
+    assert stack.upstream()[-1].route == "/api/v2/users"
     auth0_message = stack.upstream()[-1].response_json["message"]
     assert auth0_message and problem(response)["detail"] == auth0_message
 

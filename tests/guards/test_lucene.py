@@ -27,6 +27,10 @@ from app.guards.lucene import (
 )
 
 REFUSED = [
+    # Without a field Auth0 chooses what is searched: a pattern could probe a hidden field.
+    ("unfielded-prefix", "ya29*", "need a field name"),
+    ("unfielded-wildcard", "ya2?.abc", "need a field name"),
+    ("unfielded-range", "[ya29.a TO ya29.b]", "need a field name"),
     ("close-then-or", ") OR (", "closes more"),
     ("close-early", "name:x) OR (app_metadata.department:sales", "closes more"),
     ("unclosed-paren", "(name:x", "never closed"),

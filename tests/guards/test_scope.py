@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from app.catalog import CATALOG, PERMISSIONS
+from app.guards.lucene import parse, restrict
 from tests.facade.conftest import Stack
 from tests.guards.conftest import call_with, role_id, token_for
 
@@ -50,10 +51,14 @@ def test_search_injection_never_leaves_the_department(gstack: Stack, q: str) -> 
         assert response.headers["Content-Type"] == "application/problem+json"
         assert gstack.upstream() == []  # refused before Auth0 saw it
         return
-    # Accepted: what Auth0 received is the caller's q in parentheses AND the restriction,
-    # and every user that came back is inside the department.
+    # Accepted: what Auth0 received is the gateway's own reading of q, re-serialized,
+    # as a required clause beside the required restriction; every user that came back is
+    # inside the department. (tests/guards/test_lucene_properties.py checks the same
+    # against Apache Lucene's own parser.)
     (entry,) = gstack.upstream()
-    assert entry.query["q"] == [f'({q}) AND app_metadata.department:"support"']
+    assert entry.query["q"] == [restrict(q, [("app_metadata.department", "support")])]
+    assert entry.query["q"][0].endswith(' +app_metadata.department:"support"')
+    assert entry.query["q"][0].startswith("+")
     for user in _users(response.json()):
         assert user["app_metadata"]["department"] == "support", user["user_id"]
 
@@ -68,13 +73,15 @@ def test_search_without_q_returns_the_whole_department(gstack: Stack) -> None:
     assert body["total"] == expected > 10
     assert {u["app_metadata"]["department"] for u in body["users"]} == {"support"}
     sent = [e for e in gstack.upstream() if e.route == "/api/v2/users"][-1]
-    assert sent.query["q"] == ['app_metadata.department:"support"']
+    assert sent.query["q"] == ['+app_metadata.department:"support"']
 
 
 def test_callers_q_is_wrapped_and_anded(gstack: Stack) -> None:
     gstack.call("bob", "GET", "/api/v2/users", params={"q": "name:Dave OR name:Erin"})
     sent = [e for e in gstack.upstream() if e.route == "/api/v2/users"][-1]
-    assert sent.query["q"] == ['(name:Dave OR name:Erin) AND app_metadata.department:"support"']
+    caller, scope = sent.query["q"][0].rsplit(" ", 1)
+    assert scope == '+app_metadata.department:"support"'
+    assert caller.startswith("+") and parse(caller[1:]) == parse("name:Dave OR name:Erin")
 
 
 def test_fields_without_app_metadata_still_scoped(gstack: Stack) -> None:

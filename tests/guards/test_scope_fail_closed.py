@@ -1,0 +1,189 @@
+"""Delegated scope fails closed (issue: "Delegated scope that fails closed and is proven
+against Apache Lucene's own parser"). Each test reproduces one finding of the attack pass
+against the demo over real HTTP; each failed on the gateway before the fix."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from app.catalog import CATALOG
+from tests.facade.conftest import Stack
+from tests.guards.conftest import call_with, token_for, write_policy
+
+SUPPORT = "support"
+
+
+def _department(stack: Stack, user_id: str) -> Any:
+    return stack.tenant.users[user_id]["app_metadata"].get("department")
+
+
+def _support_count(stack: Stack) -> int:
+    return sum(1 for u in stack.tenant.users.values()
+               if u["app_metadata"].get("department") == SUPPORT)
+
+
+def _metric(stack: Stack, name: str) -> float:
+    text = requests.get(stack.gateway.url + "/metrics", timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name + "{") or line.startswith(name + " "))
+
+
+# -- 1. a missing roles claim must never widen what a caller sees --------------------------
+
+def _roleless(stack: Stack, alias: str = "alice") -> str:
+    """alice's token as Auth0 issues it when the post-login Action that adds the roles
+    claim is missing: RBAC `permissions`, her department, no roles claim."""
+    return str(stack.tenant.issue_user_token(alias, include_roles=False, extra_claims={
+        "permissions": ["users:read", "users:roles:read", "users:logs:read", "roles:read"]}))
+
+
+SCOPED_READS = [(op.method, op.path) for op in CATALOG
+                if op.scope_check != "none" and not op.is_write]
+
+
+@pytest.mark.parametrize(("method", "path"), SCOPED_READS,
+                         ids=[f"{m} {p}" for m, p in SCOPED_READS])
+def test_no_roles_claim_sees_nobody(gstack: Stack, method: str, path: str) -> None:
+    carol = gstack.user("carol")  # engineering: outside alice's department
+    params = {"email": gstack.tenant.users[carol]["email"]} if "by-email" in path else {}
+    response = call_with(gstack, _roleless(gstack), method,
+                         "/api/v2" + path.replace("{id}", carol), params=params)
+    assert response.status_code == 403, response.text
+    assert response.json()["type"].endswith("/scope-no-rule")
+    assert gstack.upstream() == []  # nothing was read for the caller
+
+
+def test_no_roles_claim_search_reports_no_tenant_total(gstack: Stack) -> None:
+    response = call_with(gstack, _roleless(gstack), "GET", "/api/v2/users",
+                         params={"include_totals": "true", "per_page": "1"})
+    assert response.status_code == 403
+    assert "total" not in response.json()
+
+
+def test_roles_not_needed_for_operations_without_users(gstack: Stack) -> None:
+    response = call_with(gstack, _roleless(gstack), "GET", "/api/v2/roles")
+    assert response.status_code == 200, response.text
+
+
+def test_unknown_role_is_no_rule_either(gstack: Stack) -> None:
+    token = token_for(gstack, "alice", **{gstack.tenant.roles_claim: ["Support Lead"],
+                                          "permissions": ["users:read"]})
+    response = call_with(gstack, token, "GET", "/api/v2/users")
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("/scope-no-rule")
+
+
+def test_unrestricted_permission_is_the_only_way_to_see_everyone(gstack: Stack) -> None:
+    token = str(gstack.tenant.issue_user_token("alice", include_roles=False, extra_claims={
+        "permissions": ["users:read", "users:scope:all"]}))
+    users = call_with(gstack, token, "GET", "/api/v2/users", params={"per_page": "100"}).json()
+    assert len({u["app_metadata"].get("department") for u in users}) > 1
+
+
+def test_default_allow_is_explicit_and_warned(make_guard_stack: Any, tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    policy = write_policy(tmp_path, {'unrestricted_permission = "users:scope:all"':
+                                     'unrestricted_permission = "users:scope:all"\n'
+                                     'default = "allow"'})
+    with caplog.at_level(logging.WARNING, logger="admin_gateway.policy"):
+        stack = make_guard_stack(POLICY_FILE=str(policy))
+    assert any('default = "allow"' in r.getMessage() for r in caplog.records)
+    users = call_with(stack, _roleless(stack), "GET", "/api/v2/users",
+                      params={"per_page": "100"}).json()
+    assert len({u["app_metadata"].get("department") for u in users}) > 1
+
+
+def test_org_member_without_a_role_sees_only_the_org(gstack: Stack) -> None:
+    """The org rule applies by attribute: a role-less token from an organization is
+    restricted to it, not refused and not widened."""
+    erin = gstack.tenant.users[gstack.user("erin")]["app_metadata"]
+    token = str(gstack.tenant.issue_user_token("erin", include_roles=False,
+                                               org_id=erin["org_id"], extra_claims={
+                                                   "permissions": ["users:read"]}))
+    response = call_with(gstack, token, "GET", "/api/v2/users", params={"per_page": "100"})
+    assert response.status_code == 200, response.text
+    assert response.json()
+    assert {u["app_metadata"]["org_id"] for u in response.json()} == {erin["org_id"]}
+
+
+# -- 2. the gateway and the tenant can no longer read q differently -----------------------
+
+ATTACKS = [
+    ("quote-inside-word", 'email:* OR a"b) OR (c"'),
+    ("bracket-inside-word", "a[b OR identities.access_token:ya29* OR c]"),
+    ("brace-inside-word", "a{b OR identities.access_token:ya29* OR c}"),
+    ("idp-token-range", "identities.access_token:[ya29.a TO ya29.b]"),
+    ("escaped-hidden-field", "identities\\.access_token:ya29*"),
+    ("hidden-field-group", "identities.access_token:(ya29* OR x)"),
+]
+
+
+@pytest.mark.parametrize("q", [q for _, q in ATTACKS], ids=[i for i, _ in ATTACKS])
+def test_reported_queries_are_refused_or_stay_in_scope(gstack: Stack, q: str) -> None:
+    response = gstack.call("alice", "GET", "/api/v2/users",
+                           params={"q": q, "per_page": "100", "include_totals": "true"})
+    assert response.status_code in (200, 400), response.text
+    if response.status_code == 400:
+        body = response.json()
+        assert body["type"].endswith("/query-refused") and body["position"] >= 1
+        assert gstack.upstream() == []
+        return
+    body = response.json()
+    assert all(_department(gstack, u["user_id"]) == SUPPORT for u in body["users"])
+    assert body["total"] <= _support_count(gstack)
+    (entry,) = gstack.upstream()
+    assert "identities.access_token" not in entry.query["q"][0]
+
+
+def test_idp_token_prefix_cannot_be_recovered_by_search(gstack: Stack) -> None:
+    """The reported oracle: ranges and prefixes on another department's IdP token."""
+    for q in ("identities.access_token:ya29*", "identities.access_token:[ya29 TO ya2A]",
+              "_exists_:identities.access_token", "identities.*:ya29*"):
+        response = gstack.call("alice", "GET", "/api/v2/users", params={"q": q})
+        assert response.status_code == 400, (q, response.text)
+    assert gstack.upstream() == []
+
+
+# -- 3. counts never include users the caller may not see ---------------------------------
+
+def test_upstream_misreading_is_a_502_tripwire_without_counts(gstack: Stack) -> None:
+    before = _metric(gstack, "agw_scope_violations_total")
+    gstack.tenant.faults.misread_search_next(1)  # upstream ignores the scope clause
+    response = gstack.call("alice", "GET", "/api/v2/users",
+                           params={"include_totals": "true", "per_page": "100"})
+    assert response.status_code == 502, response.text
+    body = response.json()
+    assert body["type"].endswith("/scope-violation")
+    assert not {"users", "total", "length", "start", "limit"} & set(body)
+    assert _metric(gstack, "agw_scope_violations_total") == before + 1
+
+
+def test_tripwire_is_logged_as_a_security_event(gstack: Stack,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    gstack.tenant.faults.misread_search_next(1)
+    with caplog.at_level(logging.ERROR, logger="admin_gateway.security"):
+        response = gstack.call("alice", "GET", "/api/v2/users", params={"per_page": "100"})
+    assert response.status_code == 502
+    (record,) = [r for r in caplog.records if r.name == "admin_gateway.security"]
+    assert record.security_event == "scope-violation"  # type: ignore[attr-defined]
+    assert record.request_id == response.json()["request_id"]  # type: ignore[attr-defined]
+
+
+def test_in_scope_counts_are_the_departments(gstack: Stack) -> None:
+    response = gstack.call("alice", "GET", "/api/v2/users",
+                           params={"include_totals": "true", "per_page": "5"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] == _support_count(gstack)
+    assert body["length"] == len(body["users"]) == 5
+
+
+def test_unrestricted_caller_is_not_tripped(gstack: Stack) -> None:
+    gstack.tenant.faults.misread_search_next(1)
+    response = gstack.call("carol", "GET", "/api/v2/users", params={"per_page": "5"})
+    assert response.status_code == 200, response.text
