@@ -87,7 +87,7 @@ def test_unrestricted_permission_is_the_only_way_to_see_everyone(gstack: Stack) 
 
 def test_default_allow_is_explicit_and_warned(make_guard_stack: Any, tmp_path: Path,
                                               caplog: pytest.LogCaptureFixture) -> None:
-    policy = write_policy(tmp_path, {'default = "deny"': 'default = "allow"'})
+    policy = write_policy(tmp_path, {'\ndefault = "deny"': '\ndefault = "allow"'})
     with caplog.at_level(logging.WARNING, logger="admin_gateway.policy"):
         stack = make_guard_stack(POLICY_FILE=str(policy))
     assert any('default = "allow"' in r.getMessage() for r in caplog.records)
