@@ -34,6 +34,7 @@ from app.guards.lucene import (
     restrict,
     searchable,
 )
+from emulator.management import lucene as emulator_lucene
 from tests.guards.lucene_strategies import (
     SCOPE,
     hidden_fields_in,
@@ -136,8 +137,11 @@ def _check_against_lucene(oracle: LuceneOracle, q: str) -> None:
     if node is None:
         return
     # What is sent: exactly the gateway's tree, scope MUST at the top, nothing hidden.
-    sent = oracle.parse(restrict(q, SCOPE))
+    sent_text = restrict(q, SCOPE)
+    sent = oracle.parse(sent_text)
     assert sent["ok"], (q, sent)
+    # The emulator (the suite's stand-in for Auth0) reads what is sent exactly as Lucene.
+    assert emulator_lucene.to_oracle_form(emulator_lucene.parse(sent_text)) == sent["tree"], q
     assert sent["tree"] == to_oracle_form(_composed(node)), (q, restrict(q, SCOPE))
     top = sent["tree"]["bool"]
     for field, value in SCOPE:
