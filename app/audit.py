@@ -1,31 +1,10 @@
 """The audit trail: who did what to whom, with which outcome, through which tier.
 
-Every write through the facade is recorded whatever its outcome, and so is
-every denied attempt: 401/403/429 on writes (also when raised before the
-facade's Call exists: authentication, authorization and the per-caller limits
-run earlier), 404 for a user outside the caller's delegated scope, and 403s on
-reads (including /gateway/audit itself).
+`record_call` (the facade's last step) turns every write and every denied attempt
+into one event, `record_refusal` the limiter's 429 and the audit endpoint's 403;
+events go to the log and to a capped Redis stream that GET /gateway/audit reads.
 
-An event:
-
-    {"time": "2025-01-31T12:00:00.123Z", "ts": 1738324800.123, "request_id": "...",
-     "actor": {"sub": "auth0|...", "ip": "203.0.113.9", "client_id": "..."},
-     "operation": "<catalog operation id>", "method": "PATCH", "target": "auth0|...",
-     "fields": ["blocked", "app_metadata.plan"], "values": {"blocked": true},
-     "outcome": "allowed" | "denied" | "failed", "status": 200,
-     "reason": "insufficient-permission", "detail": "...", "tier": "write"}
-
-`fields` names what the request tried to change (metadata keys one level
-deep); `values` holds values only of non-sensitive fields: never `password`,
-never a metadata value unless `[audit] metadata_values` in the policy lists
-it, strings redacted (observability.redact) and truncated. Responses (password
-tickets, user documents) are never recorded.
-
-Sinks: one JSON log line on logger `admin_gateway.audit`, and an entry in the
-Redis stream REDIS_KEY_PREFIX + "audit" (XADD ... MAXLEN ~ AUDIT_STREAM_MAXLEN)
-that GET /gateway/audit reads. When Redis fails the event is only logged
-(counted in agw_audit_events_total{stored="log_only"} and agw_redis_errors_total)
-and the request goes on: never a 500.
+Design: docs/guardrails.md, "Audit trail"; the event: README.md, "Audit trail".
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
-"""GET /gateway/audit: read the audit trail (permission `audit:read`).
+"""GET /gateway/audit: read the audit trail (permission `audit:read`), newest first,
+filtered and paged with a cursor.
 
     GET /gateway/audit?actor=auth0|123&outcome=denied&since=2025-01-01T00:00:00Z&limit=50
 
-Newest first. Filters: actor (subject), target (user id), operation
-(operation id, or `gateway_audit`), outcome (allowed|denied|failed), since and
-until (ISO-8601, or seconds since the epoch; a time without zone is UTC).
-Paging: `limit` (1-100, default 50) and `cursor`, the `next_cursor` of the
-previous page (a Redis stream id). One page scans at most MAX_SCANNED events;
-when filters are very selective a page may hold fewer than `limit` events and
-still carry a `next_cursor`: keep following it until it is null.
+Filters and paging: README.md, "Audit trail"; design: docs/guardrails.md, "Audit trail".
 """
 
 from __future__ import annotations

@@ -1,47 +1,11 @@
 """The fleet-wide Management API budget: one token bucket in Redis shared by every
-gateway process, sized to the tenant's Auth0 plan.
+gateway process, sized to the tenant's Auth0 plan (MGMT_PLAN). The Management
+client calls `acquire` before every attempt (a short wait, or 429) and `learn`
+with every answer's rate-limit headers; while Redis is down each process uses a
+local share of the bucket.
 
-Auth0 limits the Management API with a token bucket per tenant (AUTH0_FACTS.md):
-
-| MGMT_PLAN            | bucket(s)                                                  |
-|----------------------|------------------------------------------------------------|
-| free                 | 2/s, burst 2                                               |
-| enterprise           | 16/s, burst 50                                             |
-| enterprise-nonprod   | 2/s, burst 10                                              |
-| essentials           | per endpoint group: users-read 500/min burst 40 (GET /users, |
-|                      | /users/{id}, /users-by-email); users-write 200/min burst 20  |
-|                      | (POST /users, PATCH and DELETE /users/{id}); everything else |
-|                      | combined 150/min burst 10                                  |
-| custom               | MGMT_BUDGET_RATE/s, burst MGMT_BUDGET_BURST                |
-
-MGMT_BUDGET_RATE (> 0) replaces the plan by one bucket of that rate;
-MGMT_BUDGET_BURST (> 0) replaces every bucket's burst.
-
-How a call gets its token (`acquire`, asked by the Management client on every attempt): one Lua
-script, one round trip. The script refills the bucket from Redis's own clock
-(one clock for the whole fleet), takes a token and answers how long the caller
-must wait for it. A caller may *reserve* a future token (the bucket goes
-negative) when the wait is within MGMT_BUDGET_WAIT_SECONDS, then sleeps
-exactly that long: first come, first served across the fleet, no polling.
-Longer waits are refused with 429 and `Retry-After`.
-
-Our bucket holds `burst - reserve` tokens (reserve = 10% of the burst, at least
-1 when the burst is above 1) and refills at 95% of Auth0's rate: Auth0's bucket
-then keeps `reserve` tokens that absorb jitter (a request that reaches Auth0
-"early" relative to its refill still finds a token), and a reserve lost to a
-long stall grows back by itself. That is what makes zero Auth0 429s possible
-at nearly the full rate.
-
-Learning from Auth0 (`learn`, told by the client about every answer):
-- a 429 drains the bucket until Auth0's `Retry-After` (else `x-ratelimit-reset`):
-  every process then waits instead of hammering;
-- `x-ratelimit-remaining` lower than what we believe (someone else is using
-  the tenant's limit, or we drifted) clamps the bucket to Auth0's figure.
-
-Redis down: each process falls back to a local bucket of rate / N and burst / N
-(N = MGMT_BUDGET_FALLBACK_PROCESSES, the number of gateway processes you run),
-so the fleet as a whole stays near the limit; Redis is retried every few
-seconds. Never a 500.
+Design: docs/guardrails.md, "Fleet-wide Management API budget"; plans and
+settings: README.md, "Management API budget".
 """
 
 from __future__ import annotations

@@ -1,28 +1,10 @@
-"""Escalation protection: who may grant what, who may touch protected users, and no
-acting on yourself.
+"""Escalation protection, the facade's `escalation.check` step: who may assign or
+remove which roles (`assignable_roles`), who may change users holding a
+protected role (`[protection]`), and no acting on your own account. Every
+refusal is a 403 naming the rule.
 
-Policy (config/policy.toml):
-
-    [roles."User Admin"]
-    permissions = [...]
-    assignable_roles = ["Support Reader", "Support Editor"]   # role NAMES
-
-    [protection]
-    protected_roles = ["User Admin"]          # their holders are protected users
-    manage_permission = "users:manage_protected"
-    self_actions = "deny"                     # or "allow"
-
-- Assigning or removing roles (POST/DELETE /users/{id}/roles): every role id in
-  the body must name a role in the union of the caller's roles'
-  `assignable_roles`. Names are mapped to ids with GET /roles through the read
-  tier, cached briefly (ROLE_CACHE_SECONDS) per process.
-- Any write on a user holding a protected role (PATCH, DELETE, block, roles,
-  MFA reset, password ticket, verification email) needs `manage_permission`.
-- Self-actions: deleting, blocking, changing the roles of or resetting the MFA
-  of your own account are refused unless `self_actions = "allow"`: a change to
-  your own privileges or recovery factors should take a second person.
-
-Every refusal is a 403 problem+json saying which rule refused it.
+Design: docs/guardrails.md, "Escalation protection"; the policy: README.md,
+"Escalation protection".
 """
 
 from __future__ import annotations

@@ -1,34 +1,12 @@
 """Per-caller rate limits: flask-limiter on the shared Redis.
 
-Each request counts against exactly one limit, chosen by `limit_for_request`:
+`limit_for_request` picks the one limit a request counts against: the client IP
+without a valid token, else the subject's `[limits]` entry for the operation or
+its permission, else RATE_LIMIT_READS / RATE_LIMIT_WRITES. Probes, /metrics and
+the API docs are never limited.
 
-| caller                          | key                 | limit                                  |
-|---------------------------------|---------------------|----------------------------------------|
-| no valid token (missing, bad)   | client IP           | RATE_LIMIT_UNAUTHENTICATED             |
-| operation listed in `[limits]`  | subject             | that rate (its own counter)            |
-| permission listed in `[limits]` | subject             | that rate (shared by its operations)   |
-| read (GET)                      | subject             | RATE_LIMIT_READS (all reads together)  |
-| write                           | subject             | RATE_LIMIT_WRITES (all writes together) |
-
-The client IP is `request.remote_addr` as ProxyFix leaves it (PROXY_FIX_X_FOR
-trusted hops; never a spoofable left-most X-Forwarded-For entry). An invalid or
-expired token counts as unauthenticated: otherwise garbage tokens would be an
-unlimited way to make the gateway verify signatures.
-
-Responses carry flask-limiter's `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
-`X-RateLimit-Reset` (UTC epoch seconds, as Auth0's own `x-ratelimit-*`), the IETF
-draft's `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds from
-now) and, on a 429, `Retry-After` in seconds; the 429 is problem+json. /healthz, /readyz,
-/metrics, /openapi.json and /docs are never limited.
-
-Counters live in Redis under REDIS_KEY_PREFIX + "ratelimit", so every instance
-shares them. When Redis fails, flask-limiter's in-memory fallback takes over
-with the same limits (per process, so the fleet allows N times more until Redis
-returns) and checks Redis again with exponential back-off; errors are
-swallowed, never a 500.
-
-Sliding-window counters (`limits`' sliding-window-counter) avoid the double
-burst a fixed window allows at its boundary.
+Design: docs/guardrails.md, "Per-caller rate limits"; the limits and headers:
+README.md, "Rate limits".
 """
 
 from __future__ import annotations
