@@ -1,18 +1,9 @@
 """The tenant's signing keys, fetched from its JWKS and cached in-process.
 
-Auth0's guidance (AUTH0_FACTS.md, "JWKS"): cache the keys for minutes; on a
-token with an unknown `kid`, refetch once — but rate-limit refetches so a
-flood of bad tokens cannot hammer the endpoint (the free plan allows 20 req/s
-to it); keep the old keys when a refetch fails.
+Keys are reused for a TTL; an unknown `kid` refetches at most once per cool-down,
+concurrent threads share one fetch, and a failed fetch keeps the keys held.
 
-So:
-- keys are reused for `ttl` seconds, then refreshed;
-- an unknown `kid` triggers a refetch at most once per `cooldown` per process,
-  whatever `kid`s arrive (a failed fetch of any kind also waits `cooldown`);
-- one lock makes concurrent threads share a single fetch: those that waited
-  see that a fetch happened while they waited and do not fetch again; a
-  routine TTL refresh never makes other requests wait (they use the keys held);
-- a failed or unusable fetch keeps the keys already held.
+Design: docs/authentication.md, "Signing keys (JWKS)".
 """
 
 from __future__ import annotations

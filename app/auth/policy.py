@@ -3,15 +3,11 @@
     [roles."Support Reader"]
     permissions = ["users:read", "roles:read"]
 
-The file is validated once, at start-up, and every problem is reported with the
-file and line it is on (tomllib gives no positions, so lines are found by
-scanning the text). Unknown permissions and unknown keys are errors: a typo in
-a policy must stop the gateway, not silently grant or withhold something.
+`load_policy` validates it once, at start-up, reporting every problem with file
+and line; a `PolicyFormat` names the validators of the sections and role keys
+other modules own (the gateway's is `app/policy_format.py`).
 
-The format grows without this module knowing the details: a `PolicyFormat`
-names the validators of the other top-level sections and of extra keys inside
-a role (the gateway's is `app/policy_format.py`: the guardrails' sections and
-`assignable_roles`). Anything the format does not name is refused.
+Design: docs/authentication.md, "The policy file".
 """
 
 from __future__ import annotations

@@ -1,25 +1,10 @@
 """Verification of end-user access tokens (JWS compact, RFC 7515/7519, RFC 8725, RFC 9068).
 
-The checks, in order, each with the `reason` label it counts under in
-`agw_token_rejections_total` (docs/authentication.md lists them all):
+`TokenVerifier.verify` checks the size, the header, the key from the JWKS, the
+signature and the claims, in that order, and raises `TokenRejected` with the
+`reason` label of `agw_token_rejections_total` at the first failing check.
 
-1. size, before any parsing (`too_large`); three base64url segments (`malformed`);
-2. the header: no `crit` (`crit`); no key or key reference in the token itself —
-   `jwk`, `jku`, `x5u`, `x5c` — as the keys come from our JWKS only
-   (`untrusted_key_header`); `alg` one of JWT_ALGORITHMS, so never `none` or HS*
-   (`algorithm`); `typ` `JWT` or `at+jwt` (`typ`); a well-formed `kid` (`kid`);
-   no other unregistered member (`header`);
-3. the key with that `kid` from the JWKS (`unknown_kid`), of the header's
-   algorithm (`key_mismatch`); the signature (`bad_signature`);
-4. the claims: a JSON object (`malformed`); `aud` must not name the Management
-   API (`management_audience`); `iss` exact (`issuer`); `aud` contains our API
-   (`audience`); `exp`, `sub` present (`missing_claim`); `exp` not past
-   (`expired`), `nbf` reached (`not_yet_valid`), `iat` not in the future
-   (`iat`), all with JWT_LEEWAY_SECONDS; other bad claim types (`invalid_claim`).
-
-`typ` decision: Auth0 sets `typ` on every access token (`JWT` in its own
-profile, `at+jwt` in the RFC 9068 one), so a token without one was not minted
-as an Auth0 access token and is refused (RFC 8725 §3.11, explicit typing).
+Design: docs/authentication.md, "What is checked, and every rejection".
 """
 
 from __future__ import annotations

@@ -1,23 +1,11 @@
 """The fleet-wide Management API token broker: L1 (process) -> L2 (Redis) -> mint once.
 
-Auth0's advice is to cache client-credentials tokens and never fetch one per
-request (a top cause of 429s and of the monthly M2M quota running out). So:
+`TokenBroker.get_token(tier)` answers from the process, else from Redis (values
+encrypted, keyed by every parameter a token depends on), else mints exactly once
+across the fleet; `invalidate` drops a token Auth0 refused. Redis trouble is a
+cache miss, never an error.
 
-* L1, a dict in each process, answers the hot path without any Redis round trip.
-* L2, Redis, shares tokens across every worker and every gateway instance. Values
-  are Fernet-encrypted (TOKEN_CACHE_KEY) and bound to their key, so neither a
-  Redis dump nor a value copied onto another tier's key yields a usable token.
-* The cache key hashes domain, audience, client id and the exact scope set: a
-  cache keyed on fewer parameters served wrong-scope tokens (the security
-  advisory of Duende.AccessTokenManagement, AUTH0_FACTS.md "Prior art").
-* A missing or expiring token is minted by exactly one process fleet-wide (a Redis
-  lock with a random owner, released by compare-and-delete) and by one thread per
-  process (a shared in-flight future); the others wait for the value, and after
-  TOKEN_MINT_WAIT_SECONDS mint themselves rather than fail.
-* Entries live until `exp - skew`, skew = max(TOKEN_CACHE_SKEW_SECONDS,
-  TOKEN_CACHE_SKEW_RATIO x lifetime), so no caller gets a token about to expire.
-* Redis trouble is a cache miss: mint, keep the token in L1, log (rate-limited),
-  count REDIS_ERRORS. Failed mints are never cached.
+Design: docs/token-broker.md, "The cache".
 """
 
 from __future__ import annotations

@@ -1,15 +1,11 @@
 """Credential tiers: which M2M application each Management API operation runs with.
 
-Auth0 ignores `scope` in the client-credentials grant: a token always carries
-every scope granted to its application (AUTH0_FACTS.md). Least privilege per
-operation therefore means several applications ("tiers"), and each call uses
-the *smallest* tier (fewest scopes; ties: configuration order) whose scopes
-include one that Auth0's spec accepts for the operation. A read-only request
-thus never carries a token able to write, even if a gateway bug let it through.
+Auth0 ignores `scope` in the client-credentials grant, so least privilege takes
+several applications ("tiers"). Each call uses the smallest tier whose scopes
+Auth0's spec accepts for the operation: `TierPlan` decides every operation at
+start-up (refusing an uncovered one); `describe_tiers` is check-config's table.
 
-Start-up refuses a configuration in which some catalog operation has no
-covering tier; `admin-gateway check-config` prints the operation -> tier table
-and what runs over-privileged.
+Design: docs/token-broker.md, "Credential tiers: least privilege despite Auth0".
 """
 
 from __future__ import annotations
