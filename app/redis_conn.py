@@ -1,28 +1,11 @@
 """One Redis client per process, from REDIS_URL, shared by every subsystem.
 
-The token cache, mint locks, rate limits, Management API budget and audit
-stream all use `redis_client(app)`; keys are built with `key(...)` so that each
-carries REDIS_KEY_PREFIX. One URL selects the deployment:
+`redis_client(app)` is the client (plain, TLS, Unix socket, Sentinel or Cluster,
+chosen by the URL); `key(settings, ...)` builds every gateway key (prefixed, and
+hash-tagged on a cluster); `Breaker` spares callers with a local fallback a slow
+attempt per request; `limiter_storage(settings)` hands flask-limiter the same Redis.
 
-| REDIS_URL                                                   | client                        |
-|-------------------------------------------------------------|-------------------------------|
-| `redis://[[user]:pass@]host[:port][/db]`                    | redis.Redis                   |
-| `rediss://...` (TLS; `?ssl_cert_reqs=required` etc. allowed) | redis.Redis over TLS          |
-| `unix://[[user]:pass@]/path/redis.sock[?db=N]`              | redis.Redis on a Unix socket  |
-| `redis+sentinel://[[user]:pass@]h:p[,h:p]/service[/db]`     | Sentinel(...).master_for(...) |
-| `redis+cluster://[[user]:pass@]h:p[,h:p]`                   | redis.cluster.RedisCluster    |
-
-On Redis Cluster a Lua script or a transaction may only touch keys of one hash
-slot (CROSSSLOT otherwise), so `key()` wraps the prefix in a hash tag
-(`{agw:}token:...`): every gateway key then lands in one slot. The gateway's
-data is small (tokens, counters, a capped stream), so one slot costs nothing
-and multi-key scripts keep working unchanged.
-
-`Breaker` spares callers that have a local fallback (budget, audit) a slow
-Redis attempt per request while Redis is down.
-
-`limiter_storage(settings)` gives flask-limiter (the `limits` library) the
-same Redis as a storage URI and options.
+Design: docs/runtime.md, "Redis".
 """
 
 from __future__ import annotations

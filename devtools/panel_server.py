@@ -1,16 +1,10 @@
 """Serve the reference admin panel (panel/dist) and its config.json on loopback.
 
-One build of the panel works for any tenant: it reads `config.json` next to
-`index.html` at run time ({domain, clientId, audience, gatewayUrl, title}). This
-module builds the panel when its build is missing or older than its sources
-(`npm ci && npm run build`, only where Node.js and npm exist) and serves it
-from a small Flask app in a daemon thread, for `admin-gateway demo` and the
-browser tests.
+For `admin-gateway demo` and the browser tests: builds the panel when its build
+is missing or stale (only where Node.js and npm exist) and serves it from a
+small Flask app in a daemon thread, under a strict Content-Security-Policy.
 
-The pages get a strict Content-Security-Policy: scripts and styles from the
-panel's own origin only, fetches only to the gateway and the Auth0 tenant,
-frames only from the tenant (silent authentication). So the browser itself
-refuses any request leaving what the config names (no CDN, no web fonts).
+Design: docs/panel.md, "Running it" and "Configuration: one build, any tenant".
 """
 
 from __future__ import annotations

@@ -1,14 +1,9 @@
 """CORS for the admin panel's origins (CORS_ORIGINS), and for nobody else.
 
-The panel sends a bearer token, not cookies, so credentials mode is off (no
-`Access-Control-Allow-Credentials`): a page on another origin cannot ride on a
-user's session because there is none. A disallowed origin gets no CORS headers
-at all, so the browser withholds the response from it.
+No credentials mode (bearer tokens, no cookies); other origins get no CORS
+header at all; preflights are answered before authentication and rate limits.
 
-Preflights (OPTIONS with `Access-Control-Request-Method`) carry no credentials
-by definition (Fetch standard, "CORS-preflight request"), so they are answered
-before authentication and rate limiting, which would otherwise refuse them and
-break every cross-origin call.
+Design: docs/runtime.md, "CORS and security headers".
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
 """gunicorn's own log lines (its error log and, when enabled, its access log) as
 redacted JSON, in the same shape as the gateway's.
 
-gunicorn logs through its own `gunicorn.error` / `gunicorn.access` loggers with
-their own handlers, outside the root logger the app configures, so without
-this class a worker timeout or a request that crashes the worker would print
-a plain-text line with the raw request URI and a traceback. Here every line
-goes through `observability.JsonFormatter` (or the text one, per LOG_FORMAT),
-which redacts tokens and secrets and drops tracebacks.
-
 Selected in config/gunicorn.conf.py with
 `logger_class = "app.runtime.gunicorn_logging.JsonLogger"`.
+
+Design: docs/runtime.md, "Logs".
 """
 
 from __future__ import annotations

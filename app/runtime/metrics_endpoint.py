@@ -1,13 +1,10 @@
 """/metrics in the Prometheus text format, across all gunicorn workers.
 
-With PROMETHEUS_MULTIPROC_DIR set (config/gunicorn.conf.py sets it up),
-prometheus-client keeps every worker's samples in mmap'd files there and a
-fresh `MultiProcessCollector` sums them at scrape time, so a scrape that lands
-on any worker sees the whole instance. Without it (one process: the demo, the
-tests) the default registry is served. METRICS_ENABLED=false answers 404.
+Sums every worker's samples from PROMETHEUS_MULTIPROC_DIR when it is set, else
+serves the default registry; METRICS_ENABLED=false answers 404. Unauthenticated:
+keep it off the public listener.
 
-The endpoint is unauthenticated, like every Prometheus target; keep it off the
-public listener at the reverse proxy (docs/runtime.md).
+Design: docs/runtime.md, "Metrics".
 """
 
 from __future__ import annotations

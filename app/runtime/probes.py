@@ -1,20 +1,9 @@
 """Readiness probes for the gateway's own dependencies (`standard_probes`), which
-`runtime.init_app` gives to /readyz.
+`runtime.init_app` gives to /readyz: `redis` (one PING), `jwks` (the signing keys
+have been fetched) and `management_token` (a tier holds a usable token, else one
+mint, not retried for MINT_RETRY_SECONDS after a failure).
 
-- `redis`: one PING (the token cache, locks, limits, budget and audit live there).
-- `jwks`: the signing keys for end-user tokens have been fetched. Until they
-  have, the probe asks the JWKS cache for a key (which fetches, paced by the
-  cache's own cool-down); once they have, it never asks again: the cache keeps
-  the last good keys through later fetch failures, so a process that once
-  loaded them can always verify tokens signed with them.
-- `management_token`: at least one credential tier holds a usable Management
-  API token (in this process or in Redis); if none does, mint one for the
-  least-privileged tier, so the first /readyz warms the cache instead of the
-  first user request. A failed mint is not retried for MINT_RETRY_SECONDS:
-  orchestrators call /readyz every few seconds, and Auth0 rate-limits
-  `/oauth/token` and counts M2M tokens against a monthly quota.
-
-Details name tiers and exception classes only, never a token, secret or URL.
+Design: docs/runtime.md, "Health and readiness".
 """
 
 from __future__ import annotations

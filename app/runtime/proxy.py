@@ -1,15 +1,9 @@
 """Trust exactly as many reverse-proxy hops as configured, and no more.
 
-`X-Forwarded-For` and friends are plain request headers: any client can send
-them. Werkzeug's ProxyFix takes the N-th value from the right, N being the
-number of proxies *we* run in front of the gateway, so a spoofed left-most
-entry never becomes `request.remote_addr` (which keys per-IP rate limits and
-goes into the access log). With every count at 0 (the default) ProxyFix is not
-installed at all and the socket peer is the client.
+werkzeug's ProxyFix with the PROXY_FIX_X_* counts (not installed when all are 0),
+so a spoofed left-most X-Forwarded-For entry never becomes `request.remote_addr`.
 
-gunicorn's own forwarded-header handling is switched off in
-config/gunicorn.conf.py (`secure_scheme_headers = {}`) so that this is the one
-place where proxy headers are trusted.
+Design: docs/runtime.md, "Reverse proxy".
 """
 
 from __future__ import annotations

@@ -1,16 +1,10 @@
 """/readyz: can this process serve traffic right now?
 
-Liveness (/healthz) only says the process answers; readiness asks the
-dependencies a request needs: the probes `init_app` is given (and any added
-with `register_probe(app, name, probe)`); /readyz runs them all concurrently
-under one deadline and answers 200 `{"status": "ready", "checks": {...}}` or
-503 `{"status": "not ready", ...}`. A probe returns a `ProbeResult` whose
-detail is short and never contains a secret, a token or a URL with
-credentials; a probe that raises fails with its exception's class name only.
+Runs the probes `init_app` is given (and any added with `register_probe(app,
+name, probe)`) concurrently under one deadline and answers 200 "ready" or 503
+"not ready" with every probe's result; /healthz (liveness) checks nothing.
 
-Probes must be cheap: orchestrators call /readyz every few seconds on every
-instance, so a probe reads in-process state or does one round trip with a
-short timeout, never a Management API call.
+Design: docs/runtime.md, "Health and readiness".
 """
 
 from __future__ import annotations

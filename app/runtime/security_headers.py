@@ -1,17 +1,10 @@
-"""Security headers on every response, errors included.
+"""Security headers on every response, errors included: no sniffing, no framing, a
+`default-src 'none'` CSP, no Referer, `Cache-Control: no-store`, HSTS over https.
 
-The gateway serves JSON to scripts, never documents to browse, so the defaults
-forbid everything a browser could do with a response: no MIME sniffing
-(X-Content-Type-Options), no framing (X-Frame-Options and CSP
-`frame-ancestors`, OWASP "Clickjacking Defense"), no resource loads at all
-(`default-src 'none'`), no Referer leaking ids in URLs, and no caching of
-responses that carry user data (`Cache-Control: no-store`, RFC 9111 §5.2.2.5).
-HSTS (RFC 6797 §7.2) is only sent over https: sent over plain http it is
-ignored by browsers and would be misleading.
+A view that serves a page (Swagger UI on /docs) gives itself its own policy with
+`@content_security_policy("...")`; headers a view set are never overwritten.
 
-A view that serves a page (e.g. Swagger UI on /docs) gives itself its own
-policy with `@content_security_policy("...")`; it may also set its own
-Cache-Control. Headers a view set are never overwritten.
+Design: docs/runtime.md, "CORS and security headers".
 """
 
 from __future__ import annotations

@@ -1,28 +1,12 @@
 """Auth0's user search ``q``, read the way Apache Lucene's classic QueryParser reads it.
 
-Auth0's user search v3 is Elasticsearch's ``query_string``, i.e. the syntax of
-Lucene's classic ``QueryParser`` (QueryParser.jj). This module ports that grammar:
-the JavaCC token rules (longest match, ties to the rule declared first, the
-``Range`` lexical state), the clause rules (``Query``/``Clause``/``Term``) and
-``QueryParserBase`` (``addClause``'s quirky AND/OR handling, ``discardEscapeChar``
-with ``\\uXXXX``), with ES's settings (default operator OR, leading wildcards
-allowed). Every query is either read with exactly the structure Lucene gives it,
-or refused with :class:`LuceneError` (a 400 ``invalid_query_string``). Refused:
-what Lucene itself rejects, and what the emulator does not support or whose
-meaning depends on an analyzer or on Elasticsearch specifics: regular expressions,
-fuzzy terms and phrase slop (``~``), boosts (``^``), terms the analyzer would
-split or drop, wildcard or ``*`` field names, ``_default_:`` as a field.
+``parse`` ports Lucene's ``QueryParser.jj`` and ``QueryParserBase`` with
+Elasticsearch's settings and either reads a query exactly as Lucene does or
+raises :class:`LuceneError` (a 400 ``invalid_query_string``); ``matches`` is the
+emulator's model of Auth0's matching; ``to_oracle_form`` feeds the conformance
+tests against Lucene itself.
 
-``to_oracle_form`` exports a reading in the normalized JSON form of the test
-suite's Lucene oracle (tests/lucene_oracle), so conformance is checked
-mechanically against Lucene 8.7 itself. See docs/emulator.md.
-
-Matching (the emulator's model of Auth0): a value without a field searches
-DEFAULT_FIELDS; ``app_metadata``/``user_metadata`` match case-sensitively, other
-fields not; a term or phrase matches a whole value; ``field:*`` and
-``_exists_:field`` test presence; a boolean query follows Lucene's occurs (MUST,
-SHOULD, MUST_NOT) and, as Elasticsearch does, a purely negative one matches
-every document its clauses do not exclude.
+Design: docs/emulator.md, "User search (`GET /users`)".
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """``/authorize`` (with a login page), ``/v2/logout`` and ``/userinfo`` for the admin panel.
 
 Enough of Auth0's Universal Login for ``@auth0/auth0-react`` to log a demo user
-in on loopback: authorization code + PKCE, ``response_mode`` ``query``
-(``loginWithRedirect``) and ``web_message`` (``getTokenSilently`` in a hidden
-iframe, with ``prompt=none``). The code is exchanged at ``/oauth/token``
-(``emulator.routes.user_grants``).
+in on loopback (authorization code + PKCE); the code is exchanged at
+``/oauth/token`` (``emulator.routes.user_grants``).
 
-As at Auth0, an unknown client or a redirect URI that is not allowed is shown
-as an error page and never redirected to (RFC 6749 §4.1.2.1); every later error
-goes back to the application with ``error``, ``error_description`` and ``state``.
+Design: docs/emulator.md, "Login for the admin panel".
 """
 
 from __future__ import annotations
