@@ -6,7 +6,7 @@ gateway's settings from the emulator's tenant (ephemeral TOKEN_CACHE_KEY), runs
 the gateway and prints curl lines with tokens for a read-only user (role A,
 "Support Reader") and an editor (role B, "Support Editor"). Where Node.js is
 installed it also builds (when stale) and serves the reference admin panel,
-logged in through the emulator (app/panel_server.py, docs/panel.md).
+logged in through the emulator (devtools/panel_server.py, docs/panel.md).
 """
 
 from __future__ import annotations
