@@ -11,15 +11,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 
 from app import create_app
 from config.settings import Settings, load_settings
+from tests.support.environments import gateway_env
 from tests.support.redis_helpers import delete_prefix, real_redis_url, unique_prefix
+from tests.support.redis_servers import PrivateRedis
 from tests.support.secret_watch import SecretWatch, capture_gateway_logs
 from tests.support.servers import LiveServer
-
-CACHE_KEY = Fernet.generate_key().decode()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -71,14 +70,12 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     delete_prefix(redis_url, prefix)
 
 
-def gateway_env(emulator: Any, redis_url: str, prefix: str, **overrides: str) -> dict[str, str]:
-    """Gateway settings pointing at an emulator, as the demo builds them."""
-    from devtools.demo import demo_environment
-
-    env = demo_environment(emulator.tenant, redis_url, CACHE_KEY)
-    env.update({"REDIS_KEY_PREFIX": prefix, "LOG_FORMAT": "json"})
-    env.update(overrides)
-    return env
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    """A redis-server of the test's own, which it may stop (and start again)."""
+    server = PrivateRedis().start()
+    yield server
+    server.cleanup()
 
 
 @pytest.fixture

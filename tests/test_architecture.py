@@ -128,3 +128,58 @@ def test_operation_ids_appear_only_in_the_catalog() -> None:
             if isinstance(node, ast.Constant) and node.value in ids:
                 hits.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value}")
     assert hits == []
+
+
+def foreign_test_imports(root: Path = ROOT) -> list[str]:
+    """Imports, anywhere under tests/, of a `tests.*` module outside `tests.support`: shared
+    helpers live in tests/support, never in a test module, a conftest or a package's own
+    helper file (function-level and relative imports included)."""
+    hits = []
+    for path in sorted((root / "tests").rglob("*.py")):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        package = parts[:-1]  # what a relative import is relative to (__init__: its own)
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package[:len(package) - (node.level - 1)]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                # `from tests import x` imports the module tests.x; `from tests.a import f`
+                # imports tests.a.
+                targets = ([f"{base}.{alias.name}" for alias in node.names]
+                           if base == "tests" else [base])
+            for target in targets:
+                if (target == "tests" or target.startswith("tests.")) and not (
+                        target == "tests.support" or target.startswith("tests.support.")):
+                    hits.append(f"{path.relative_to(root)}:{node.lineno}: {target}")
+    return hits
+
+
+def test_tests_share_helpers_only_through_tests_support() -> None:
+    assert foreign_test_imports() == []
+
+
+def test_the_test_import_check_finds_each_kind_of_foreign_import(tmp_path: Path) -> None:
+    files = {
+        "tests/__init__.py": "",
+        "tests/support/__init__.py": "",
+        "tests/support/stack.py": "from tests.support.servers import LiveServer\n",
+        "tests/a/__init__.py": "",
+        "tests/a/conftest.py": "from tests.support import stack\n",
+        "tests/a/test_x.py": ("from .conftest import helper\n"
+                              "from tests.b.test_y import CASES\n"
+                              "def f():\n    import tests.b.procs\n"),
+        "tests/b/test_y.py": "from tests import conftest\nfrom tests.support.stack import S\n",
+    }
+    for relative, text in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text)
+    assert foreign_test_imports(tmp_path) == [
+        "tests/a/test_x.py:1: tests.a.conftest",
+        "tests/a/test_x.py:2: tests.b.test_y",
+        "tests/a/test_x.py:4: tests.b.procs",
+        "tests/b/test_y.py:1: tests.conftest",
+    ]

@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from devtools.cli import COMMANDS
-from devtools.demo import free_port
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,8 +11,8 @@ from flask import Flask, request
 
 from app import create_app
 from config.settings import load_settings
+from tests.support.environments import valid_env
 from tests.support.servers import LiveServer
-from tests.test_settings import valid_env
 
 
 def _app() -> Flask:

@@ -3,34 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from cryptography.fernet import Fernet
 
 from config.settings import SPECS, ConfigError, Secret, load_settings, settings_markdown
-
-SECRET = "s3cr3t-value-never-printed"
-KEY = Fernet.generate_key().decode()
-
-
-def valid_env(**changes: str | None) -> dict[str, str]:
-    env = {
-        "AUTH0_DOMAIN": "example.eu.auth0.com",
-        "AUTH0_AUDIENCE": "https://admin-gateway.example.com/api",
-        "MGMT_TIERS": "read,write",
-        "MGMT_TIER_READ_CLIENT_ID": "readclient",
-        "MGMT_TIER_READ_CLIENT_SECRET": SECRET,
-        "MGMT_TIER_READ_SCOPES": "read:users read:roles read:logs_users",
-        "MGMT_TIER_WRITE_CLIENT_ID": "writeclient",
-        "MGMT_TIER_WRITE_CLIENT_SECRET": SECRET,
-        "MGMT_TIER_WRITE_SCOPES": "update:users create:users delete:users create:user_tickets "
-                                  "delete:guardian_enrollments",
-        "TOKEN_CACHE_KEY": KEY,
-    }
-    for name, value in changes.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return env
+from tests.support.environments import KEY, SECRET, valid_env
 
 
 def test_valid_environment_loads_with_typed_defaults() -> None:

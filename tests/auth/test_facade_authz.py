@@ -20,24 +20,14 @@ import requests
 
 from app.catalog import BY_ID, CATALOG, PERMISSIONS
 from app.errors import problem_type
-from tests.facade.conftest import Stack
-from tests.facade.test_operations import CASES
-
-from .conftest import claims_for
+from tests.support.operations import CASES
+from tests.support.stack import Stack
+from tests.support.tokens import token_with
 
 Build = Callable[[Stack], tuple[str, str, dict[str, Any]]]
 # Rows a guardrail refuses for a role-less caller even with the right permissions.
 GUARDED_BEYOND_PERMISSIONS = {"post_user_roles", "delete_user_roles"}
 WRITES = [case for case in CASES if BY_ID[case[0]].is_write]
-
-
-def token_with(tenant: Any, permissions: set[str]) -> str:
-    """A valid token for carol whose only permissions are `permissions` (no roles)."""
-    user = tenant.users[tenant.user_id("carol")]
-    return tenant.sign(claims_for(
-        tenant, sub=tenant.user_id("carol"), permissions=sorted(permissions),
-        **{tenant.roles_claim: [],
-           tenant.department_claim: (user.get("app_metadata") or {}).get("department")}))
 
 
 def body_fields(kwargs: dict[str, Any]) -> tuple[str, ...]:

@@ -16,8 +16,7 @@ import pytest
 from app.auth import TokenRejected
 from app.auth.extension import Authenticator
 from app.policy_format import load as load_policy
-
-from .conftest import b64url
+from tests.support.tokens import b64url
 
 ODD_VALUES: list[Any] = [None, 1, 1.5, "x", "", [], {}, ["a"], {"a": 1}, True, -1, 10**30,
                          1e308, "RS256", "JWT", "none"]

@@ -19,8 +19,8 @@ import pytest
 from app.auth.extension import jwks_session
 from app.auth.jwks import JwksCache
 from app.auth.verifier import TokenRejected, TokenVerifier
-
-from .conftest import jwks_fetch_metric, me, rejections, with_header
+from tests.support.metrics import jwks_fetch_metric, rejections
+from tests.support.tokens import me, with_header
 
 JWKS_PATH = "/.well-known/jwks.json"
 

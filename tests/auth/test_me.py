@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from app.catalog import CATALOG
-
-from .conftest import me
+from tests.support.tokens import me
 
 READS = {op.operation_id for op in CATALOG if op.method == "GET"}
 

@@ -12,8 +12,7 @@ from app import create_app, policy_format
 from app.auth.extension import TRUST_SCOPE_WARNING
 from app.auth.policy import PolicyError, PolicyFormat, load_policy
 from config.settings import DEFAULT_POLICY_FILE
-
-from .conftest import claims_for, me
+from tests.support.tokens import claims_for, me
 
 GOOD = """\
 # comment

@@ -11,8 +11,7 @@ from app.auth import TokenRejected
 from app.auth.extension import Authenticator
 from app.auth.token_cache import VerifiedTokenCache
 from app.policy_format import load as load_policy
-
-from .conftest import claims_for
+from tests.support.tokens import claims_for
 
 
 class Clock:

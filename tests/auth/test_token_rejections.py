@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import b64url, claims_for, me, rejections, with_header
+from tests.support.metrics import rejections
+from tests.support.tokens import b64url, claims_for, me, with_header
 
 
 def later(seconds: int) -> Callable[[], int]:

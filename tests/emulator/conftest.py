@@ -11,6 +11,7 @@ import requests
 from emulator.server import EmulatorServer
 from emulator.tenant import Tenant, TenantSnapshot
 from scripts import auth0_document
+from tests.support.emulator_api import Api, client_token
 
 
 @pytest.fixture(scope="session")
@@ -60,23 +61,6 @@ def tenant(emu: EmulatorServer) -> Tenant:
     return emu.tenant
 
 
-def client_token(server: EmulatorServer, client_id: str) -> str:
-    t = server.tenant
-    response = requests.post(
-        server.url + "/oauth/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": t.clients[client_id].client_secret,
-            "audience": t.management_audience,
-        },
-        timeout=5,
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
-
-
 @pytest.fixture
 def token_for(emu: EmulatorServer) -> Callable[[str], str]:
     """Management API token of a demo M2M client, minted over HTTP."""
@@ -100,22 +84,6 @@ def scoped_token(emu: EmulatorServer) -> Callable[[list[str]], str]:
         return client_token(emu, client_id)
 
     return get
-
-
-class Api:
-    """``requests`` against one server's Management API with a bearer token."""
-
-    def __init__(self, server: EmulatorServer, token: str | None) -> None:
-        self.server = server
-        self.token = token
-
-    def __call__(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = dict(kwargs.pop("headers", {}))
-        if self.token is not None:
-            headers.setdefault("Authorization", f"Bearer {self.token}")
-        kwargs.setdefault("timeout", 5)
-        return requests.request(method, self.server.url + "/api/v2" + path,
-                                headers=headers, **kwargs)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import requests
 from emulator.faults import FaultInjector
 from emulator.ratelimit import TokenBucket
 from emulator.server import EmulatorServer
-from tests.emulator.conftest import Api
+from tests.support.emulator_api import Api
 
 RATE_HEADERS = ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset")
 

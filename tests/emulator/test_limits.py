@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from emulator.server import EmulatorServer
-from tests.emulator.conftest import Api
+from tests.support.emulator_api import Api
 
 UM = "user_metadata (User metadata to which this user has read/write access)"
 MAX_DEPTH = 99

@@ -11,8 +11,8 @@ import requests
 
 from emulator.server import EmulatorServer
 from emulator.tenant import Tenant
-from tests.emulator.conftest import Api
-from tests.emulator.samples import SAMPLES, sample, spec_template
+from tests.support.emulator_api import Api
+from tests.support.emulator_samples import SAMPLES, sample, spec_template
 
 OPERATIONS = sorted(SAMPLES)
 INVALID = {"statusCode": 401, "error": "Unauthorized", "message": "Invalid token"}

@@ -12,8 +12,8 @@ import requests
 
 from emulator.server import EmulatorServer
 from emulator.tenant import Tenant
-from tests.emulator.conftest import Api
-from tests.emulator.samples import SAMPLES, sample
+from tests.support.emulator_api import Api
+from tests.support.emulator_samples import SAMPLES, sample
 
 Conforms = Callable[[requests.Response], None]
 EXPECTED_STATUS = {"GET": 200, "PATCH": 200, "DELETE": 204}

@@ -11,7 +11,7 @@ import requests
 from emulator.management import lucene
 from emulator.server import EmulatorServer
 from emulator.tenant import Tenant
-from tests.emulator.conftest import Api
+from tests.support.emulator_api import Api
 
 Conforms = Callable[[requests.Response], None]
 pytestmark = pytest.mark.readonly_tenant

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,35 +11,7 @@ import requests
 
 from config.settings import DEFAULT_POLICY_FILE
 from tests.support.servers import LiveServer
-
-
-@dataclass
-class Stack:
-    emulator: Any
-    gateway: LiveServer
-    session: requests.Session
-
-    @property
-    def tenant(self) -> Any:
-        return self.emulator.tenant
-
-    def token(self, alias: str) -> str:
-        return str(self.tenant.issue_user_token(alias))
-
-    def call(self, alias: str | None, method: str, path: str, **kwargs: Any) -> requests.Response:
-        headers = dict(kwargs.pop("headers", {}))
-        if alias:
-            headers["Authorization"] = f"Bearer {self.token(alias)}"
-        return self.session.request(method, self.gateway.url + path, headers=headers,
-                                    timeout=30, **kwargs)
-
-    def user(self, alias: str) -> str:
-        return str(self.tenant.user_id(alias))
-
-    def upstream(self) -> list[Any]:
-        """The Management API requests the emulator received, in order."""
-        return list(self.tenant.request_log)
-
+from tests.support.stack import Stack
 
 GUARDRAILS_MARKER = "# --- Guardrails"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.facade.conftest import Stack
+from tests.support.stack import Stack
 
 ADMIN = "carol"
 

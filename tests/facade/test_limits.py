@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.facade.conftest import Stack
+from tests.support.stack import Stack
 
 ADMIN = "carol"  # User Admin: every body field, and no delegated-scope restriction
 MAX_DEPTH = 99

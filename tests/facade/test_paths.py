@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from tests.facade.conftest import Stack
+from tests.support.stack import Stack
 
 # Sent raw (no client-side normalisation) so the gateway sees exactly these bytes.
 ATTACKS = [

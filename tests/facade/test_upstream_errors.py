@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.facade.conftest import Stack
+from tests.support.stack import Stack
 
 
 def problem(response: object) -> dict[str, object]:
@@ -179,7 +179,7 @@ def test_auth0_down_is_502(make_stack) -> None:  # type: ignore[no-untyped-def]
 
 def test_identity_provider_tokens_never_reach_the_caller(make_stack) -> None:  # type: ignore[no-untyped-def]
     # A misconfigured single tier holding read:user_idp_tokens: Auth0 returns IdP tokens.
-    from tests.facade.conftest import Stack as _Stack
+    from tests.support.stack import Stack as _Stack
 
     probe: _Stack = make_stack()
     client = probe.tenant.add_client("gateway-leaky", [

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.facade.conftest import Stack
+from tests.support.stack import Stack
 
 BAD_QUERIES = [
     ("unknown-parameter", {"connection_name": "x"}, "Unknown query parameter(s): connection_name"),

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.facade.conftest import Stack
-from tests.guards.conftest import PrivateRedis, call_with
+from tests.support.redis_servers import PrivateRedis
+from tests.support.stack import Stack, call_with
 
 Events = Callable[[], list[dict[str, Any]]]
 PASSWORD = "Sup3r-Secret-Passw0rd!"

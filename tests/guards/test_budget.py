@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import gateway_env
-from tests.guards.conftest import PrivateRedis
-from tests.runtime.procs import Gunicorn
+from tests.support.environments import gateway_env
+from tests.support.processes import Gunicorn
+from tests.support.redis_servers import PrivateRedis
 from tests.support.servers import LiveServer
 
 RATE, BURST = 10, 10  # the "tenant limit" of these tests: Auth0-style 10/s, burst 10

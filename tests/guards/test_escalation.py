@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from app.catalog import PERMISSIONS
-from tests.facade.conftest import Stack
-from tests.guards.conftest import call_with, role_id, token_for
+from tests.support.stack import Stack, call_with, role_id, token_for
 
 Events = Callable[[], list[dict[str, Any]]]
 
@@ -105,7 +104,7 @@ def test_acting_on_yourself_is_refused(gstack: Stack, events: Events, method: st
 
 def test_self_actions_allowed_when_the_policy_says_so(make_guard_stack: Callable[..., Stack],
                                                       tmp_path: Any) -> None:
-    from tests.guards.conftest import write_policy
+    from tests.support.policies import write_policy
 
     policy = write_policy(tmp_path, {'self_actions = "deny"': 'self_actions = "allow"'})
     stack = make_guard_stack(POLICY_FILE=str(policy))

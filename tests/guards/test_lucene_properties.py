@@ -35,7 +35,12 @@ from app.guards.lucene import (
     searchable,
 )
 from emulator.management import lucene as emulator_lucene
-from tests.guards.lucene_strategies import (
+from tests.support.lucene_cases import ACCEPTED, ATTACKS, CANONICAL, REFUSED, TREES
+from tests.support.lucene_oracle import (
+    LuceneOracle,
+    lucene_oracle_fixture,  # noqa: F401
+)
+from tests.support.lucene_strategies import (
     SCOPE,
     hidden_fields_in,
     leaves,
@@ -44,11 +49,6 @@ from tests.guards.lucene_strategies import (
     random_queries,
     safe_queries,
     to_oracle_form,
-)
-from tests.guards.test_lucene import ACCEPTED, ATTACKS, CANONICAL, REFUSED, TREES
-from tests.support.lucene_oracle import (
-    LuceneOracle,
-    lucene_oracle_fixture,  # noqa: F401
 )
 
 CI = os.environ.get("CI") == "true"

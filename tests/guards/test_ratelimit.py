@@ -9,10 +9,11 @@ from typing import Any
 
 import requests
 
-from tests.conftest import gateway_env
-from tests.facade.conftest import Stack
-from tests.guards.conftest import PrivateRedis, write_policy
+from tests.support.environments import gateway_env
+from tests.support.policies import write_policy
+from tests.support.redis_servers import PrivateRedis
 from tests.support.servers import LiveServer
+from tests.support.stack import Stack
 
 Events = Callable[[], list[dict[str, Any]]]
 
@@ -130,7 +131,7 @@ def test_redis_loss_falls_back_to_memory_never_500(make_gateway: Callable[..., L
 
 def test_limits_hold_across_gunicorn_workers(fresh_emulator: Any, redis_url: str,
                                              redis_prefix: str) -> None:
-    from tests.runtime.procs import Gunicorn
+    from tests.support.processes import Gunicorn
 
     env = gateway_env(fresh_emulator, redis_url, redis_prefix, RATE_LIMIT_READS="4/minute")
     with Gunicorn(env, workers=2, threads=2) as server:

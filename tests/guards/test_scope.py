@@ -10,8 +10,7 @@ import pytest
 
 from app.catalog import CATALOG, PERMISSIONS
 from app.guards.lucene import parse, restrict
-from tests.facade.conftest import Stack
-from tests.guards.conftest import call_with, role_id, token_for
+from tests.support.stack import Stack, call_with, role_id, token_for
 
 INJECTIONS = [
     ("star", "*"),

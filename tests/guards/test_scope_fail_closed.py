@@ -12,8 +12,8 @@ import pytest
 import requests
 
 from app.catalog import CATALOG
-from tests.facade.conftest import Stack
-from tests.guards.conftest import call_with, token_for, write_policy
+from tests.support.policies import write_policy
+from tests.support.stack import Stack, call_with, token_for
 
 SUPPORT = "support"
 

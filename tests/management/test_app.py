@@ -10,8 +10,9 @@ import requests
 from app import create_app
 from app.cli import main as cli_main
 from app.management import TokenBroker, broker, tier_plan
-from devtools.demo import free_port
-from tests.management.conftest import BrokerFactory, PrivateRedis
+from tests.support.brokers import BrokerFactory
+from tests.support.ports import free_port
+from tests.support.redis_servers import PrivateRedis
 from tests.support.servers import LiveServer
 
 

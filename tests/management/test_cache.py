@@ -13,8 +13,10 @@ from cryptography.fernet import Fernet
 from app.management.broker import CACHE_NAMESPACE, cache_digest
 from app.redis_conn import key
 from emulator.seed import READ_SCOPES
-from tests.conftest import CACHE_KEY
-from tests.management.conftest import BrokerFactory, jwt_claims, metric
+from tests.support.brokers import BrokerFactory
+from tests.support.environments import CACHE_KEY
+from tests.support.metrics import metric
+from tests.support.tokens import jwt_claims
 
 
 class CountingRedis(redis.Redis):

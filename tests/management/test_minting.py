@@ -13,7 +13,8 @@ import requests
 from app import create_app
 from app.errors import PROBLEM_JSON, Problem
 from app.management import broker as broker_of
-from tests.management.conftest import BrokerFactory, TokenEndpointRecorder, metric
+from tests.support.brokers import BrokerFactory, TokenEndpointRecorder
+from tests.support.metrics import metric
 from tests.support.servers import LiveServer
 
 BROKER_LOG = "admin_gateway.token_broker"

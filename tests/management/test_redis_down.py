@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.management.conftest import BrokerFactory, PrivateRedis, metric
+from tests.support.brokers import BrokerFactory
+from tests.support.metrics import metric
+from tests.support.redis_servers import PrivateRedis
 
 BROKER_LOG = "admin_gateway.token_broker"
 

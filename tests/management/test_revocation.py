@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import requests
 
-from tests.management.conftest import BrokerFactory
+from tests.support.brokers import BrokerFactory
 
 
 def get_user(tenant: Any, token: str) -> int:

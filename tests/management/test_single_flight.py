@@ -14,8 +14,8 @@ import redis
 from app.errors import Problem
 from app.management.broker import LOCK_NAMESPACE, TokenBroker, cache_digest
 from app.redis_conn import key
-from tests.management import stampede_worker
-from tests.management.conftest import BrokerFactory, TokenEndpointRecorder
+from tests.support import stampede_worker
+from tests.support.brokers import BrokerFactory, TokenEndpointRecorder
 
 ONE_EACH = {"gateway-read": 1, "gateway-write": 1, "gateway-admin": 1}
 

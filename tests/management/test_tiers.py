@@ -12,7 +12,7 @@ from app.cli import main as cli_main
 from app.management.tiers import NoCoveringTier, choose_tier, describe_tiers, plan_tiers
 from config.settings import ConfigError, Secret, Settings, TierConfig, load_settings
 from emulator.seed import ADMIN_SCOPES, READ_SCOPES, WRITE_SCOPES
-from tests.management.conftest import demo_tiers
+from tests.support.brokers import demo_tiers
 
 SECRET = "tier-secret-never-printed"
 

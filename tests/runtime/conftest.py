@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import gateway_env
-from tests.runtime.procs import Gunicorn
+from tests.support.environments import gateway_env
+from tests.support.processes import Gunicorn
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from tests.runtime.procs import free_port
+from tests.support.ports import free_port
 from tests.support.secret_watch import capture_gateway_logs
 from tests.support.servers import LiveServer
 

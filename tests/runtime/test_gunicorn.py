@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from tests.runtime.procs import Gunicorn
+from tests.support.processes import Gunicorn
 
 
 def _request_count(metrics: str, operation: str, status: str) -> float:

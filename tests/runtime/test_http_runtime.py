@@ -156,7 +156,7 @@ def test_readyz_ready_without_a_token(make_gateway: Callable[..., LiveServer]) -
 
 def test_readyz_not_ready_when_redis_is_down(make_settings: Callable[..., Settings],
                                              serve: Callable[..., Any]) -> None:
-    from tests.runtime.procs import free_port
+    from tests.support.ports import free_port
 
     url = f"redis://:hunter2secret@127.0.0.1:{free_port()}/0"  # nothing listens there
     server = serve(create_app(make_settings(REDIS_URL=url)))

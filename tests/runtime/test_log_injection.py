@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import requests
 
-from tests.runtime.procs import Gunicorn
+from tests.support.processes import Gunicorn
 
 FORGED = "INFO    admin_gateway.access: [forged-0000] GET /api/v2/forged 200"
 

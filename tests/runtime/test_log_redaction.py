@@ -18,7 +18,7 @@ from flask import Flask, request
 
 from app import create_app
 from config.settings import Settings
-from tests.runtime.procs import Gunicorn
+from tests.support.processes import Gunicorn
 from tests.support.secret_watch import SecretWatch, capture_gateway_logs
 from tests.support.servers import LiveServer
 
@@ -92,7 +92,7 @@ def test_no_secret_in_gunicorn_output(fresh_emulator: Any, start_gunicorn: Calla
     watch = SecretWatch()
     watch.watch_tenant(fresh_emulator.tenant)
     server = start_gunicorn(emulator_server=fresh_emulator, workers=2,
-                            app="tests.runtime.crash_wsgi:app", LOG_LEVEL="DEBUG",
+                            app="tests.support.crash_wsgi:app", LOG_LEVEL="DEBUG",
                             GUNICORN_LOG_LEVEL="debug", GUNICORN_ACCESS_LOG="-")
     watch.add("TOKEN_CACHE_KEY", server.env["TOKEN_CACHE_KEY"])
     run_scenario(server.url, fresh_emulator.tenant, watch)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from tests.runtime.procs import Gunicorn, Nginx, require_program
+from tests.support.processes import Gunicorn, Nginx, require_program
 
 CLIENT, PROXY, FORGED = "127.0.0.2", "127.0.0.3", "203.0.113.9"
 

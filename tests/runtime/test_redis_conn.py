@@ -18,7 +18,7 @@ from redis.sentinel import SentinelConnectionPool
 
 from app import redis_conn
 from config.settings import Secret, Settings
-from tests.runtime.procs import redis_cluster, redis_sentinel
+from tests.support.redis_servers import redis_cluster, redis_sentinel
 
 BASE = Settings(auth0_domain="example.eu.auth0.com", auth0_audience="https://api.example.com",
                 tier_names=("read",), token_cache_key=Secret("x" * 44))

@@ -1,4 +1,4 @@
-"""Real servers for runtime tests: gunicorn, nginx, a Redis Cluster, a Redis Sentinel.
+"""Real servers for runtime tests: gunicorn and nginx, and the process helpers they share.
 
 Each starts on free loopback ports in a temporary directory, waits until it
 answers, and stops (SIGTERM, then SIGKILL) when its `with` block ends. A
@@ -12,7 +12,6 @@ import datetime
 import ipaddress
 import json
 import os
-import random
 import shutil
 import signal
 import socket
@@ -20,40 +19,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from tests.support.ports import free_port
 from tests.support.redis_helpers import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def cluster_port() -> int:
-    """A free port whose cluster-bus port (port + 10000) is free too."""
-    for _ in range(200):
-        port = random.randint(20000, 29999)
-        if _port_free(port) and _port_free(port + 10000):
-            return port
-    raise RuntimeError("no free port pair for a Redis Cluster node")
 
 
 def require_program(name: str) -> str:
@@ -77,7 +51,8 @@ def wait_until(check: Any, timeout: float, what: str, log: Path | None = None) -
     raise AssertionError(f"{what} did not come up within {timeout}s\n{tail}")
 
 
-def _stop(proc: subprocess.Popen[Any], timeout: float = 30) -> None:
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """SIGTERM, then SIGKILL when it has not exited within `timeout` seconds."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -85,7 +60,6 @@ def _stop(proc: subprocess.Popen[Any], timeout: float = 30) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
-
 
 class Gunicorn:
     """`gunicorn -c config/gunicorn.conf.py wsgi:app` with the given environment.
@@ -132,7 +106,7 @@ class Gunicorn:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop(self.proc)
+            stop_process(self.proc)
         shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
     def log_text(self) -> str:
@@ -256,69 +230,5 @@ class Nginx:
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None:
-            _stop(self.proc, timeout=10)
+            stop_process(self.proc, timeout=10)
         shutil.rmtree(self._dir, ignore_errors=True)
-
-
-def _redis_server(port: int, directory: Path, *args: str) -> subprocess.Popen[bytes]:
-    binary = require_program("redis-server")
-    return subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(directory), *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _cli(*args: str) -> str:
-    binary = require_program("redis-cli")
-    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=20,
-                          check=True).stdout
-
-
-@contextlib.contextmanager
-def redis_cluster(nodes: int = 3) -> Iterator[list[int]]:
-    """A real Redis Cluster of `nodes` masters (no replicas) on loopback; yields the ports."""
-    directory = Path(tempfile.mkdtemp(prefix="agw-cluster-"))
-    ports = [cluster_port() for _ in range(nodes)]
-    procs = [
-        _redis_server(port, directory, "--cluster-enabled", "yes",
-                      "--cluster-config-file", f"nodes-{port}.conf",
-                      "--cluster-node-timeout", "5000")
-        for port in ports
-    ]
-    try:
-        for port in ports:
-            wait_until(lambda p=port: "PONG" in _cli("-p", str(p), "ping"), 10, f"redis {port}")
-        _cli("--cluster", "create", *(f"127.0.0.1:{p}" for p in ports), "--cluster-yes")
-        for port in ports:
-            wait_until(lambda p=port: "cluster_state:ok" in _cli("-p", str(p), "cluster", "info"),
-                       15, f"cluster state on {port}")
-        yield ports
-    finally:
-        for proc in procs:
-            _stop(proc, timeout=10)
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def redis_sentinel(service: str = "mymaster") -> Iterator[tuple[int, int]]:
-    """One master and one sentinel watching it; yields (master_port, sentinel_port)."""
-    directory = Path(tempfile.mkdtemp(prefix="agw-sentinel-"))
-    master_port, sentinel_port = free_port(), free_port()
-    conf = directory / "sentinel.conf"
-    conf.write_text(
-        f"port {sentinel_port}\nbind 127.0.0.1\ndir {directory}\n"
-        f"sentinel monitor {service} 127.0.0.1 {master_port} 1\n"
-        f"sentinel down-after-milliseconds {service} 5000\n")
-    master = _redis_server(master_port, directory)
-    sentinel = subprocess.Popen([require_program("redis-server"), str(conf), "--sentinel"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: "PONG" in _cli("-p", str(master_port), "ping"), 10, "master")
-        wait_until(lambda: str(master_port) in _cli(
-            "-p", str(sentinel_port), "sentinel", "get-master-addr-by-name", service),
-            10, "sentinel")
-        yield master_port, sentinel_port
-    finally:
-        for proc in (sentinel, master):
-            _stop(proc, timeout=10)
-        shutil.rmtree(directory, ignore_errors=True)
