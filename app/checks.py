@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from config.settings import SPECS, Settings
 
 from .auth.cli import policy_check
+from .egress import describe_egress
 from .guards.budget import describe_budget
 from .management.tiers import describe_tiers
 
@@ -34,6 +35,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("Policy", policy_check),
     ("Credential tiers", describe_tiers),
     ("Management API budget", describe_budget),
+    ("Egress to Auth0", describe_egress),
 )
 
 

@@ -248,6 +248,26 @@ def _path(raw: str) -> Path:
     return Path(_str(raw)).expanduser()
 
 
+def _proxy_url(raw: str) -> str:
+    value = raw.strip()
+    match = re.match(r"^(https?)://(?:[^@/\s]+@)?([^@/\s:]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?/?\Z",
+                     value)
+    if not match:
+        raise _Invalid("must be a proxy URL such as http://proxy.internal:3128 (no path)")
+    return value.rstrip("/")
+
+
+def _ca_bundle(raw: str) -> Path:
+    path = _path(raw)
+    try:
+        text = path.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        raise _Invalid("must name a readable PEM file") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise _Invalid("must hold at least one PEM certificate (-----BEGIN CERTIFICATE-----)")
+    return path
+
+
 def _log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -402,6 +422,22 @@ SPECS: tuple[Spec, ...] = (
          "Serve Prometheus metrics on /metrics.", group="HTTP"),
     Spec("DOCS_ENABLED", "docs_enabled", _bool, "true", "true",
          "Serve /openapi.json and /docs.", group="HTTP"),
+    # Egress: every call to Auth0 (app/egress.py)
+    Spec("HTTPS_PROXY", "https_proxy", _proxy_url, "", "http://proxy.internal:3128",
+         "Forward proxy for every call to Auth0 (JWKS, /oauth/token, Management API, "
+         "provisioning); user:password@ allowed. Empty: direct. Other proxy "
+         "variables (lowercase, HTTP_PROXY, ALL_PROXY) are ignored.", secret=True,
+         group="Egress"),
+    Spec("NO_PROXY", "no_proxy", _csv, "", ".internal,10.0.0.0/8",
+         "Comma-separated hosts reached without HTTPS_PROXY: a host, a domain suffix "
+         "(`.example.com`), `host:port`, a CIDR network, or `*`.", group="Egress"),
+    Spec("AUTH0_CA_BUNDLE", "auth0_ca_bundle", _ca_bundle, "", "/etc/admin-gateway/ca.pem",
+         "PEM file of the CA certificates that verify Auth0's (or a TLS-inspecting proxy's) "
+         "certificates; replaces the default (certifi) set for calls to Auth0 only. The host's "
+         "trust store is neither used nor changed.", group="Egress"),
+    Spec("PANEL_ORIGINS", "panel_origins", _origins, "", "https://admin.example.com",
+         "Origins the admin panel is served from: its SPA application's callback, logout and "
+         "web-origin URLs (provisioning); default CORS_ORIGINS.", group="HTTP"),
 )
 
 TIER_SUFFIXES = ("CLIENT_ID", "CLIENT_SECRET", "SCOPES")
@@ -467,6 +503,10 @@ class Settings:
     log_format: str = "json"
     metrics_enabled: bool = True
     docs_enabled: bool = True
+    https_proxy: str = ""
+    no_proxy: tuple[str, ...] = ()
+    auth0_ca_bundle: Path | None = None
+    panel_origins: tuple[str, ...] = ()
     extras: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -577,6 +617,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "AUTH0_AUDIENCE must be your own API's identifier, not the Management API, "
             f"e.g. https://admin-gateway.example.com/api, got {values['auth0_audience']!r}"
         )
+    if "panel_origins" not in values and "cors_origins" in values:
+        values["panel_origins"] = values["cors_origins"]
     if "tier_names" in values:
         values["tiers"] = _load_tiers(environ, values["tier_names"], problems)
     policy = values.get("policy_file")

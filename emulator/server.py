@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterable
 from types import TracebackType
@@ -48,17 +49,19 @@ class EmulatorServer:
     """``with EmulatorServer() as emu: requests.get(emu.url + "/.well-known/jwks.json")``."""
 
     def __init__(self, tenant: Tenant | None = None, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 port: int = 0, ssl_context: ssl.SSLContext | None = None) -> None:
         self.tenant = tenant if tenant is not None else Tenant.demo()
         self.host = host
         self.port = port
+        # With a server certificate the tenant is served over TLS (https://...), as Auth0 is.
+        self.ssl_context = ssl_context
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._in_flight: _InFlight | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.domain}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.domain}"
 
     @property
     def domain(self) -> str:
@@ -74,7 +77,7 @@ class EmulatorServer:
         app.wsgi_app = self._in_flight  # type: ignore[method-assign]
         # Port 0: the OS picks a free port, so parallel tests never collide.
         self._server = make_server(self.host, self.port, app, threaded=True,
-                                   request_handler=_QuietHandler)
+                                   request_handler=_QuietHandler, ssl_context=self.ssl_context)
         # Request threads must not keep the test process alive.
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self.port = self._server.server_port

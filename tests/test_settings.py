@@ -86,6 +86,9 @@ BAD = [
     ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of json, text"),
     ("METRICS_ENABLED", "y3s", "METRICS_ENABLED must be true or false"),
     ("DOCS_ENABLED", "nah", "DOCS_ENABLED must be true or false"),
+    ("HTTPS_PROXY", "proxy.internal:3128", "HTTPS_PROXY must be a proxy URL"),
+    ("AUTH0_CA_BUNDLE", "/nonexistent/ca.pem", "AUTH0_CA_BUNDLE must name a readable PEM file"),
+    ("PANEL_ORIGINS", "https://admin.example.com/app", "PANEL_ORIGINS entry"),
 ]
 
 
@@ -100,7 +103,7 @@ def test_bad_setting_stops_start_up_naming_it(name: str, value: str | None, mess
 
 
 def test_every_declared_setting_has_a_rejection_case_or_is_free_text() -> None:
-    free_text = {"ROLES_CLAIM", "DEPARTMENT_CLAIM", "REDIS_KEY_PREFIX"}
+    free_text = {"ROLES_CLAIM", "DEPARTMENT_CLAIM", "REDIS_KEY_PREFIX", "NO_PROXY"}
     covered = {name for name, _, _ in BAD}
     assert {s.env for s in SPECS} - covered - free_text == set()
 

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 
 import requests
 from flask import Flask, current_app, g, request
-from requests.adapters import HTTPAdapter
 
 from app import errors, metrics
 from app.catalog import Operation
+from app.egress import egress_session
 from config.settings import Settings
 
 from .access import decide
@@ -40,13 +40,10 @@ TRUST_SCOPE_WARNING = (
 
 
 def jwks_session(settings: Settings) -> requests.Session:
-    """One pooled session for JWKS fetches (no retries: the cool-down paces them)."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.headers["User-Agent"] = "admin-gateway (jwks)"
-    return session
+    """One pooled session for JWKS fetches (no retries: the cool-down paces them), through
+    the same proxy and CA bundle as every other call to Auth0 (app/egress.py)."""
+    return egress_session(settings, pool_connections=1, pool_maxsize=4,
+                          user_agent="admin-gateway (jwks)")
 
 
 class Authenticator:

@@ -19,8 +19,8 @@ from typing import Any
 import requests
 from joserfc.errors import JoseError
 from joserfc.jws import extract_compact
-from requests.adapters import HTTPAdapter
 
+from app.egress import egress_session
 from app.errors import Problem
 from app.metrics import TOKEN_MINTS, TOKEN_SCOPE_MISMATCH
 from config.settings import Settings, TierConfig
@@ -40,14 +40,9 @@ class MintedToken:
 
 def pooled_session(settings: Settings) -> requests.Session:
     """The process's one HTTP session to Auth0 (keep-alive, bounded pool)."""
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.upstream_pool_size,
-                          max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    # No proxy settings or .netrc credentials picked up from the host's environment.
-    session.trust_env = False
-    return session
+    # Egress settings (HTTPS_PROXY, NO_PROXY, AUTH0_CA_BUNDLE) and nothing from the host's
+    # environment (no proxy variables, CA bundle or .netrc): app/egress.py.
+    return egress_session(settings, pool_connections=4, pool_maxsize=settings.upstream_pool_size)
 
 
 def _jwt_claims(token: str) -> dict[str, Any]:
