@@ -5,6 +5,7 @@
     admin-gateway gen-key         a fresh TOKEN_CACHE_KEY
     admin-gateway policy ...      check the policy file, explain a decision
     admin-gateway tokens ...      the shared Management token cache
+    admin-gateway tenant ...      connect an Auth0 tenant: plan, apply, check
 
 The installed command adds the development tools (`demo`, `emulator`):
 see devtools/cli.py.
@@ -23,6 +24,7 @@ from config.settings import settings_markdown
 from .auth.cli import POLICY_COMMAND
 from .commands import Command, load_or_explain
 from .management.cli import TOKENS_COMMAND
+from .provisioning.cli import TENANT_COMMAND
 
 
 def _settings(args: argparse.Namespace) -> int:
@@ -54,6 +56,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("gen-key", "print a fresh TOKEN_CACHE_KEY (Fernet)", _gen_key),
     POLICY_COMMAND,
     Command("settings", "print the settings table (markdown)", _settings),
+    TENANT_COMMAND,
     TOKENS_COMMAND,
 )
 
