@@ -18,13 +18,39 @@ from .schemas.requests import ValidatedRequest
 
 @dataclass(frozen=True)
 class Restriction:
-    """The users a caller may see: every (user field, value) clause must hold."""
+    """The users a caller may see: every (user field, value) clause must hold.
+
+    A clause holds as the search Auth0 runs reads it (`field:"value"`): some value at the
+    path — lists fan out, as Elasticsearch indexes arrays — is the same words. Checking any
+    narrower would let users the search counted but the check hides leak through counts."""
 
     clauses: tuple[tuple[str, str], ...]
 
     def admits(self, user: Any) -> bool:
         return isinstance(user, dict) and all(
-            field_value(user, field) == value for field, value in self.clauses)
+            any(_same_words(value, expected) for value in _leaves(user, field.split(".")))
+            for field, expected in self.clauses)
+
+
+def _leaves(value: Any, path: list[str]) -> list[Any]:
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaves(item, path)]
+    if not path:
+        return [value]
+    if not isinstance(value, dict):
+        return []
+    return _leaves(value.get(path[0]), path[1:])
+
+
+def _same_words(value: Any, expected: str) -> bool:
+    """Case-sensitive, as Auth0 searches metadata; numbers and booleans as their text."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (str, int, float)):
+        text = str(value)
+    else:
+        return False
+    return text.split() == expected.split()
 
 
 def field_value(document: Any, dotted: str) -> Any:

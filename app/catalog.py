@@ -47,7 +47,8 @@ PERMISSIONS: dict[str, str] = {
     "users:password_reset": "Create password-change tickets.",
     "users:mfa_reset": "Remove a user's MFA authenticators.",
     "roles:read": "List the tenant's roles.",
-    "audit:read": "Read the gateway's audit trail (`/gateway/audit`).",
+    "audit:read": "Read the gateway's audit trail (`/gateway/audit`; together with the "
+                  "unrestricted scope permission, since the trail names every user).",
     "users:scope:all": "See and act on every user, whatever the delegated scope rules "
                        "(`[scope]` in the policy) would restrict.",
     "users:manage_protected": "Change users who hold a protected role (`[protection]` in the "

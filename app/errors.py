@@ -39,8 +39,8 @@ PROBLEM_TYPES: dict[str, str] = {
     "keys-unavailable": "503: Auth0's signing keys could not be fetched yet.",
     "outside-scope": "403: the change would create or move a user outside the caller's "
                      "delegated scope.",
-    "scope-claim-missing": "403: a delegated-scope rule applies but the token lacks the "
-                           "claim it depends on.",
+    "scope-claim-missing": "403: the token lacks, or carries malformed, a claim the "
+                           "delegated-scope rules depend on (roles, department, org_id).",
     "scope-no-rule": "403: no delegated-scope rule applies to the caller (e.g. a token "
                      "without the roles claim) and the policy's `[scope] default` is "
                      "`deny`: the caller sees no users.",

@@ -3,8 +3,9 @@
 Python's json accepts NaN, Infinity and -Infinity, and turns 1e999 into inf;
 none of them is JSON (RFC 8259 §6) and `requests` refuses to send them, which
 would surface as a 500 after a token was minted. Deeply nested arrays make the
-parser recurse until RecursionError, again a 500. Both become ValueError here,
-which Flask answers with 400 before any view runs.
+parser recurse until RecursionError, again a 500. A `\ud800` escape without its
+pair decodes to a lone surrogate that no UTF-8 encoder (nor Auth0) accepts. All
+become ValueError here, which Flask answers with 400 before any view runs.
 """
 
 from __future__ import annotations
@@ -34,6 +35,29 @@ class StrictJSONProvider(DefaultJSONProvider):
         kwargs.setdefault("parse_constant", _no_constant)
         kwargs.setdefault("parse_float", _finite_float)
         try:
-            return json.loads(s, **kwargs)
+            value = json.loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+        _refuse_lone_surrogates(value)
+        return value
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            texts = [item]
+        elif isinstance(item, dict):
+            texts = list(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            texts = []
+            pending.extend(item)
+        else:
+            continue
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("a \\u escape names half of a surrogate pair") from None

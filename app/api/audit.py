@@ -19,6 +19,7 @@ from ..audit import AUDIT_OPERATION, OUTCOMES, record_refusal, trail
 from ..auth import current_principal
 from ..catalog import BY_ID
 from ..errors import Problem, forbidden
+from ..guards import scope
 
 bp = Blueprint("audit", __name__, url_prefix="/gateway")
 
@@ -50,7 +51,10 @@ class Timestamp(fields.Field[float]):
             raise self.make_error("invalid") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=datetime.UTC)
-        return moment.timestamp()
+        seconds = moment.timestamp()
+        if not 0 <= seconds < 1e11:  # stream ids start at the epoch
+            raise self.make_error("invalid")
+        return seconds
 
 
 class AuditQuery(Schema):
@@ -66,6 +70,15 @@ class AuditQuery(Schema):
     cursor = fields.String(validate=validate.Regexp(r"^\d{1,20}-\d{1,20}\Z",
                                                     error="Not a cursor from next_cursor."))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_LIMIT))
+
+    @validates_schema
+    def _cursor(self, data: dict[str, Any], **_: Any) -> None:
+        # Redis stream ids are two unsigned 64-bit numbers, and 0-0 precedes every event:
+        # anything else would reach Redis as an error, not as a page.
+        cursor = data.get("cursor")
+        if cursor is not None and (cursor == "0-0" or any(
+                int(part) >= 2 ** 64 for part in cursor.split("-"))):
+            raise ValidationError("Not a cursor from next_cursor.", "cursor")
 
     @validates_schema
     def _window(self, data: dict[str, Any], **_: Any) -> None:
@@ -114,12 +127,18 @@ def _bounds(query: dict[str, Any]) -> tuple[str, str]:
 @bp.get("/audit")
 def list_events() -> Response:
     principal = current_principal()
-    if not principal.has(PERMISSION):
-        refusal = forbidden(PERMISSION, "Reading the audit trail needs the permission "
-                                        "audit:read.")
-        record_refusal(None, 403, "insufficient-permission", str(refusal.description),
-                       operation_id=AUDIT_OPERATION)
-        raise refusal
+    # The trail names every user's events: delegated scope does not filter it, so reading
+    # it also takes the permission that lifts the scope.
+    unrestricted = scope.config().unrestricted_permission
+    for needed, why in ((PERMISSION, "Reading the audit trail needs the permission "
+                                     "audit:read."),
+                        (unrestricted, f"The audit trail shows every user's events, so reading "
+                                       f"it also needs the permission {unrestricted}.")):
+        if not principal.has(needed):
+            refusal = forbidden(needed, why)
+            record_refusal(None, 403, "insufficient-permission", str(refusal.description),
+                           operation_id=AUDIT_OPERATION)
+            raise refusal
     query = _query()
     newest, oldest = _bounds(query)
     events: list[dict[str, Any]] = []
@@ -136,6 +155,10 @@ def list_events() -> Response:
             if scanned >= MAX_SCANNED:
                 next_cursor = stream_id
                 break
+    except redis.ResponseError:
+        # Redis refused the range itself (the query's bounds), not a connection problem.
+        raise Problem(400, "The audit query's time window or cursor is out of range.",
+                      title="Invalid request", slug="invalid-request") from None
     except redis.RedisError:
         raise Problem(503, "The audit trail's store (Redis) is unavailable; events are still "
                            "written to the log.", slug="audit-unavailable",

@@ -26,6 +26,10 @@ class Principal:
     permissions: frozenset[str]
     is_machine: bool
     expires_at: int  # `exp`, seconds since the epoch
+    # Claims the token carries in a shape the gateway cannot use ("roles", "org_id",
+    # "department"): present but malformed, or (for roles) absent. Delegated scope treats
+    # them as missing attributes, never as "no rule applies" (fail closed).
+    unusable_claims: frozenset[str] = frozenset()
 
     def has(self, permission: str) -> bool:
         return permission in self.permissions
@@ -45,6 +49,21 @@ def _strings(value: Any) -> tuple[str, ...]:
     if isinstance(value, list):
         return tuple(dict.fromkeys(v for v in value if isinstance(v, str) and v))
     return ()
+
+
+def _unusable(claims: Mapping[str, Any], settings: Settings) -> frozenset[str]:
+    """Which scope-relevant claims cannot be trusted to say what they should."""
+    bad = set()
+    roles = claims.get(settings.roles_claim)
+    # Absent: the post-login Action that adds it is missing, disabled or failed; the
+    # caller's roles are unknown, not empty. Present: a string or a list of strings.
+    if not (isinstance(roles, str) or (isinstance(roles, list)
+                                       and all(isinstance(r, str) for r in roles))):
+        bad.add("roles")
+    for name, claim in (("org_id", "org_id"), ("department", settings.department_claim)):
+        if claim in claims and _string(claims[claim]) is None:
+            bad.add(name)  # present, but not a non-empty string
+    return frozenset(bad)
 
 
 def is_machine_subject(subject: str) -> bool:
@@ -76,4 +95,5 @@ def principal_from_claims(claims: Mapping[str, Any], settings: Settings,
         permissions=frozenset(p for p in granted if p in PERMISSIONS),
         is_machine=is_machine_subject(subject),
         expires_at=int(claims["exp"]),
+        unusable_claims=_unusable(claims, settings),
     )

@@ -156,14 +156,31 @@ def _check_assignable(call: Call) -> None:
                       f"{verb}: {may}.", "role-not-assignable", roles=refused)
 
 
+def _held_role_names(target: str) -> set[str] | None:
+    """Every role name the target holds, page by page; None when there are more pages than
+    the gateway reads (the caller is then refused: unverified is not unprotected)."""
+    held: set[str] = set()
+    for page in range(ROLE_MAX_PAGES):
+        body = upstream().read(READ_USER_ROLES, {"id": target},
+                               [("page", str(page)), ("per_page", str(ROLE_PAGE_SIZE))]).body
+        roles = body.get("roles", []) if isinstance(body, dict) else body
+        if not isinstance(roles, list):
+            return held
+        held.update(str(r.get("name")) for r in roles if isinstance(r, dict))
+        if len(roles) < ROLE_PAGE_SIZE:
+            return held
+    return None
+
+
 def _check_protected(call: Call, target: str, protection: ProtectionConfig) -> None:
     if not protection.protected_roles or call.principal.has(protection.manage_permission):
         return
-    body = upstream().read(READ_USER_ROLES, {"id": target},
-                           [("per_page", str(ROLE_PAGE_SIZE))]).body
-    roles = body.get("roles", []) if isinstance(body, dict) else body
-    held = {r.get("name") for r in roles if isinstance(r, dict)} if isinstance(roles, list) \
-        else set()
+    held = _held_role_names(target)
+    if held is None:
+        raise _refuse(f"This user holds more than {ROLE_MAX_PAGES * ROLE_PAGE_SIZE} roles, "
+                      f"too many to verify that none is protected; changing them needs the "
+                      f"permission {protection.manage_permission}.", "protected-user",
+                      required_permission=protection.manage_permission)
     protected = sorted(n for n in held if n in protection.protected_roles)
     if protected:
         raise _refuse(f"This user holds the protected role {', '.join(protected)}; changing "

@@ -476,6 +476,12 @@ class _Parser:
         after = self.peek()
         if after.kind == COLON:
             raise _refuse(token.start, f"searching the field {token.image!r} is not allowed")
+        text = node.pattern if isinstance(node, Wildcard) else getattr(node, "text", "")
+        if isinstance(node, (Term, Prefix, Wildcard)) and text[:1] in ("<", ">"):
+            # Elasticsearch reads field:>10 (after unescaping) as an open range; Lucene and
+            # the gateway read a term. Write ranges as [low TO high].
+            raise _refuse(token.start, "comparisons (field:>x, field:<x) are not allowed; "
+                                       "write a range such as [10 TO *]")
         if field is None and isinstance(node, (Prefix, Wildcard, Range)) \
                 and node != Wildcard(None, "*"):
             # Without a field, Auth0 picks the fields searched (the gateway cannot check them

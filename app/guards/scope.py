@@ -67,7 +67,10 @@ class Rule:
 
     def applies_to(self, principal: Principal) -> bool:
         if self.when_present:
-            return _attribute(principal, self.equals) is not None
+            # A claim that is present but malformed counts as present: the rule applies
+            # and its attribute is missing (403), it is never skipped.
+            return (_attribute(principal, self.equals) is not None
+                    or self.equals in principal.unusable_claims)
         return bool(self.roles & set(principal.roles))
 
 
@@ -179,6 +182,12 @@ def restriction_for(principal: Principal, scope: ScopeConfig | None = None) -> R
     scope = scope or config()
     if principal.has(scope.unrestricted_permission):
         return None
+    if "roles" in principal.unusable_claims and any(rule.roles for rule in scope.rules):
+        # Without a usable roles claim (the post-login Action missing or failing) the
+        # role-bound rules cannot be decided; skipping them would widen what remains.
+        raise Problem(403, "Your token carries no usable roles claim, so the gateway cannot "
+                           "tell which delegated-scope rules apply to you; you may see no "
+                           "users.", slug="scope-claim-missing")
     applicable = [rule for rule in scope.rules if rule.applies_to(principal)]
     if not applicable:
         if scope.default == "allow":
@@ -290,9 +299,16 @@ def _check_target(call: Call, restriction: Restriction) -> None:
 def _check_scope_fields(call: Call, restriction: Restriction) -> None:
     body = call.request.body or {}
     metadata = body.get(SCOPE_ROOT)
+    creating = call.operation.scope_check == "new-user"
+    if creating and "user_id" in body:
+        # Auth0's 409 for a taken id would tell a scoped caller that a user outside her
+        # scope exists; Auth0 chooses the id when the body names none.
+        raise Problem(403, "Users you create get their user_id from Auth0; a delegated "
+                           "(scoped) administrator may not choose it.", slug="outside-scope",
+                      extra={"field": "user_id"})
     for field, value in restriction.clauses:
         key = field.split(".", 1)[1]
-        if call.operation.scope_check == "new-user":
+        if creating:
             given = field_value(metadata, key) if isinstance(metadata, dict) else None
             if given != value:
                 raise Problem(403, f"Users you create must have {field} = {value!r}, inside "
@@ -305,6 +321,17 @@ def _check_scope_fields(call: Call, restriction: Restriction) -> None:
                 raise Problem(403, f"Changing {field} would move the user outside your "
                                    f"delegated scope.", slug="outside-scope",
                               extra={"field": field})
+    # Keys other rules scope by (e.g. org_id for a department-scoped editor): setting them
+    # would put the user inside somebody else's scope. Only unrestricted callers may.
+    own = {field for field, _ in restriction.clauses}
+    if isinstance(metadata, dict):
+        for rule in config().rules:
+            key = rule.user_field.split(".", 1)[1]
+            if rule.user_field not in own and key.split(".")[0] in metadata:
+                raise Problem(403, f"{rule.user_field} decides other administrators' "
+                                   f"delegated scope; only an unrestricted administrator may "
+                                   f"set it.", slug="outside-scope",
+                              extra={"field": rule.user_field})
 
 
 def check(call: Call) -> None:

@@ -94,7 +94,12 @@ def test_bad_body_is_400(stack: Stack, method: str, path: str, body: Any, needle
     '{"user_metadata": {"x": 1e999}}',
     '{"user_metadata": ' + "[" * 5000 + "]" * 5000 + "}",
     "[" * 30000 + "]" * 30000,
-], ids=["nan", "infinity", "overflowing-float", "deep-metadata", "deep-body"])
+    # Half a surrogate pair: no UTF-8 encoder (nor Auth0) takes it (review finding: the
+    # emulator failed with a 500 that reached the caller as a 502).
+    '{"user_metadata": {"\\ud800": 1}}',
+    '{"name": "x\\udfff"}',
+], ids=["nan", "infinity", "overflowing-float", "deep-metadata", "deep-body",
+        "lone-surrogate-key", "lone-surrogate-value"])
 def test_json_that_is_not_json_is_400(stack: Stack, raw: str) -> None:
     response = stack.call("bob", "PATCH", f"/api/v2/users/{stack.user('dave')}",
                           data=raw, headers={"Content-Type": "application/json"})

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.support.redis_servers import PrivateRedis
-from tests.support.stack import Stack, call_with
+from tests.support.stack import Stack, call_with, token_for
 
 Events = Callable[[], list[dict[str, Any]]]
 PASSWORD = "Sup3r-Secret-Passw0rd!"
@@ -206,6 +206,11 @@ BAD_QUERIES = [
     ("unknown", {"user": "x"}, "user"),
     ("window", {"since": "2025-01-02T00:00:00Z", "until": "2025-01-01T00:00:00Z"}, "since"),
     ("repeated", [("limit", "1"), ("limit", "2")], "limit"),
+    # Out of a Redis stream id's range: once a 503 "Redis unavailable" (review finding).
+    ("cursor-beyond-64-bits", {"cursor": "99999999999999999999-99999999999999999999"},
+     "cursor"),
+    ("cursor-before-everything", {"cursor": "0-0"}, "cursor"),
+    ("until-before-the-epoch", {"until": "0001-01-01T00:00:00"}, "until"),
 ]
 
 
@@ -216,6 +221,16 @@ def test_audit_rejects_bad_queries(gstack: Stack, params: Any, field: str) -> No
     assert response.status_code == 400, response.text
     assert response.headers["Content-Type"] == "application/problem+json"
     assert field in response.json()["errors"]
+
+
+def test_scoped_auditor_may_not_read_the_whole_trail(trail: Stack, events: Events) -> None:
+    """The trail names every user's events and delegated scope does not filter it: audit:read
+    alone (here: a Support Reader given it through RBAC) is not enough."""
+    token = token_for(trail, "alice", permissions=["audit:read"])
+    response = call_with(trail, token, "GET", "/gateway/audit")
+    assert response.status_code == 403, response.text
+    assert response.json()["required_permission"] == "users:scope:all"
+    assert _event(events, response)["outcome"] == "denied"
 
 
 def test_redis_loss_logs_only_never_500(make_guard_stack: Callable[..., Stack],

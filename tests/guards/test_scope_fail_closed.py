@@ -13,7 +13,7 @@ import requests
 
 from app.catalog import CATALOG
 from tests.support.policies import write_policy
-from tests.support.stack import Stack, call_with, token_for
+from tests.support.stack import Stack, call_with, role_id, token_for
 
 SUPPORT = "support"
 
@@ -35,11 +35,20 @@ def _metric(stack: Stack, name: str) -> float:
 
 # -- 1. a missing roles claim must never widen what a caller sees --------------------------
 
+READER = ["users:read", "users:roles:read", "users:logs:read", "roles:read"]
+
+
 def _roleless(stack: Stack, alias: str = "alice") -> str:
     """alice's token as Auth0 issues it when the post-login Action that adds the roles
     claim is missing: RBAC `permissions`, her department, no roles claim."""
+    return str(stack.tenant.issue_user_token(alias, include_roles=False,
+                                             extra_claims={"permissions": READER}))
+
+
+def _no_roles(stack: Stack, alias: str = "alice", **claims: Any) -> str:
+    """A token whose roles claim is present and empty: the user holds no role."""
     return str(stack.tenant.issue_user_token(alias, include_roles=False, extra_claims={
-        "permissions": ["users:read", "users:roles:read", "users:logs:read", "roles:read"]}))
+        "permissions": READER, stack.tenant.roles_claim: [], **claims}))
 
 
 SCOPED_READS = [(op.method, op.path) for op in CATALOG
@@ -54,7 +63,8 @@ def test_no_roles_claim_sees_nobody(gstack: Stack, method: str, path: str) -> No
     response = call_with(gstack, _roleless(gstack), method,
                          "/api/v2" + path.replace("{id}", carol), params=params)
     assert response.status_code == 403, response.text
-    assert response.json()["type"].endswith("/scope-no-rule")
+    assert response.json()["type"].endswith("/scope-claim-missing")
+    assert "roles claim" in response.json()["detail"]
     assert gstack.upstream() == []  # nothing was read for the caller
 
 
@@ -68,6 +78,13 @@ def test_no_roles_claim_search_reports_no_tenant_total(gstack: Stack) -> None:
 def test_roles_not_needed_for_operations_without_users(gstack: Stack) -> None:
     response = call_with(gstack, _roleless(gstack), "GET", "/api/v2/roles")
     assert response.status_code == 200, response.text
+
+
+def test_no_role_at_all_is_no_rule(gstack: Stack) -> None:
+    response = call_with(gstack, _no_roles(gstack), "GET", "/api/v2/users")
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("/scope-no-rule")
+    assert gstack.upstream() == []
 
 
 def test_unknown_role_is_no_rule_either(gstack: Stack) -> None:
@@ -91,18 +108,20 @@ def test_default_allow_is_explicit_and_warned(make_guard_stack: Any, tmp_path: P
     with caplog.at_level(logging.WARNING, logger="admin_gateway.policy"):
         stack = make_guard_stack(POLICY_FILE=str(policy))
     assert any('default = "allow"' in r.getMessage() for r in caplog.records)
-    users = call_with(stack, _roleless(stack), "GET", "/api/v2/users",
+    users = call_with(stack, _no_roles(stack), "GET", "/api/v2/users",
                       params={"per_page": "100"}).json()
     assert len({u["app_metadata"].get("department") for u in users}) > 1
+    # "allow" is for callers no rule applies to, never for a claim that is missing.
+    missing = call_with(stack, _roleless(stack), "GET", "/api/v2/users")
+    assert missing.status_code == 403
+    assert missing.json()["type"].endswith("/scope-claim-missing")
 
 
 def test_org_member_without_a_role_sees_only_the_org(gstack: Stack) -> None:
     """The org rule applies by attribute: a role-less token from an organization is
     restricted to it, not refused and not widened."""
     erin = gstack.tenant.users[gstack.user("erin")]["app_metadata"]
-    token = str(gstack.tenant.issue_user_token("erin", include_roles=False,
-                                               org_id=erin["org_id"], extra_claims={
-                                                   "permissions": ["users:read"]}))
+    token = _no_roles(gstack, "erin", org_id=erin["org_id"])
     response = call_with(gstack, token, "GET", "/api/v2/users", params={"per_page": "100"})
     assert response.status_code == 200, response.text
     assert response.json()
@@ -185,3 +204,102 @@ def test_unrestricted_caller_is_not_tripped(gstack: Stack) -> None:
     gstack.tenant.faults.misread_search_next(1)
     response = gstack.call("carol", "GET", "/api/v2/users", params={"per_page": "5"})
     assert response.status_code == 200, response.text
+
+
+# -- review (attack pass on this change): claims that are absent or malformed ------------
+
+@pytest.mark.parametrize("roles", [None, 7, {"a": 1}, ["Support Reader", 3]],
+                         ids=["absent", "number", "object", "mixed-list"])
+def test_org_member_without_a_usable_roles_claim_sees_nobody(gstack: Stack,
+                                                             roles: Any) -> None:
+    """Before: erin's department rule was skipped and her org rule alone applied, so she
+    read every department of her organization."""
+    erin = gstack.tenant.users[gstack.user("erin")]["app_metadata"]
+    claims: dict[str, Any] = {"permissions": ["users:read"]}
+    if roles is not None:
+        claims[gstack.tenant.roles_claim] = roles
+    token = str(gstack.tenant.issue_user_token("erin", include_roles=roles is not None,
+                                               org_id=erin["org_id"], extra_claims=claims))
+    response = call_with(gstack, token, "GET", "/api/v2/users",
+                         params={"include_totals": "true"})
+    assert response.status_code == 403, response.text
+    assert response.json()["type"].endswith("/scope-claim-missing")
+
+
+@pytest.mark.parametrize("org_id", ["", 123, ["org_x"], {"a": 1}, None],
+                         ids=["empty", "number", "list", "object", "null"])
+def test_malformed_org_id_is_a_missing_attribute(gstack: Stack, org_id: Any) -> None:
+    """Before: a malformed org_id made the org rule not apply: the whole department."""
+    token = token_for(gstack, "erin", org_id=org_id)
+    response = call_with(gstack, token, "GET", "/api/v2/users")
+    assert response.status_code == 403, response.text
+    assert response.json()["type"].endswith("/scope-claim-missing")
+
+
+def test_a_list_valued_scope_field_is_in_scope_as_search_reads_it(gstack: Stack) -> None:
+    """Auth0 (Elasticsearch) matches arrays element by element; the gateway's check agrees,
+    so no user the search counted is one the check hides (no 502 oracle, no count gap)."""
+    shared = gstack.user("dave")
+    gstack.tenant.users[shared]["app_metadata"]["department"] = ["support", "sales"]
+    for alias in ("alice", "erin"):
+        response = gstack.call(alias, "GET", "/api/v2/users", params={
+            "q": f'user_id:"{shared}"', "include_totals": "true"})
+        assert response.status_code == 200, (alias, response.text)
+    alice = gstack.call("alice", "GET", f"/api/v2/users/{shared}")
+    assert alice.status_code == 200, alice.text
+
+
+def test_scoped_editor_cannot_set_another_rules_field(gstack: Stack) -> None:
+    """Before: a department-scoped editor could give a user any org_id, putting the user
+    inside another organization's administrators' scope."""
+    token = token_for(gstack, "bob", permissions=["users:read", "users:update_app_metadata",
+                                                   "users:create"])
+    dave = gstack.user("dave")
+    response = call_with(gstack, token, "PATCH", f"/api/v2/users/{dave}",
+                         json={"app_metadata": {"org_id": "org_abc"}})
+    assert response.status_code == 403, response.text
+    assert response.json()["field"] == "app_metadata.org_id"
+    assert "org_id" not in gstack.tenant.users[dave]["app_metadata"]
+    created = call_with(gstack, token, "POST", "/api/v2/users", json={
+        "connection": "Username-Password-Authentication", "email": "n@example.com",
+        "password": "Corr3ct-Horse-Battery",
+        "app_metadata": {"department": "support", "org_id": "org_abc"}})
+    assert created.status_code == 403, created.text
+
+
+def test_scoped_creator_cannot_probe_user_ids(gstack: Stack) -> None:
+    """Before: POST /users with an existing user_id answered Auth0's 409 for users outside
+    the caller's scope: an existence oracle."""
+    token = token_for(gstack, "bob", permissions=["users:read", "users:create",
+                                                   "users:update_app_metadata"])
+    carol_local = gstack.user("carol").split("|", 1)[1]
+    response = call_with(gstack, token, "POST", "/api/v2/users", json={
+        "connection": "Username-Password-Authentication", "email": "n2@example.com",
+        "password": "Corr3ct-Horse-Battery", "user_id": carol_local,
+        "app_metadata": {"department": "support"}})
+    assert response.status_code == 403, response.text
+    assert response.json()["field"] == "user_id"
+    assert not [e for e in gstack.upstream() if e.method == "POST"]
+
+
+def test_protected_role_beyond_the_first_page_is_found(gstack: Stack) -> None:
+    """Before: only the first 100 roles were read, so an admin holding 100 other roles
+    first could be changed (and get a password-change ticket) by a Support Editor."""
+    from emulator.models import Role
+
+    target = next(uid for uid, u in gstack.tenant.users.items()
+                  if u["app_metadata"].get("department") == "support"
+                  and uid not in gstack.tenant.user_roles)
+    fillers = []
+    for n in range(100):
+        role = Role(id=f"rol_filler{n:011d}", name=f"Filler {n:03d}", description="",
+                    permissions=[])
+        gstack.tenant.roles[role.id] = role
+        fillers.append(role.id)
+    gstack.tenant.user_roles[target] = [*fillers, role_id(gstack, "User Admin")]
+    for method, path, body in (("PATCH", f"/api/v2/users/{target}", {"name": "x"}),
+                               ("POST", "/api/v2/tickets/password-change",
+                                {"user_id": target})):
+        response = gstack.call("bob", method, path, json=body)
+        assert response.status_code == 403, (path, response.text)
+        assert response.json()["type"].endswith("/protected-user")

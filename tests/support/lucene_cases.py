@@ -19,6 +19,11 @@ from app.guards.lucene import (
 )
 
 REFUSED = [
+    # Elasticsearch reads field:>10 as an open range (after unescaping); Lucene as a term.
+    ("comparison-gte", "logins_count:>=100", "comparisons"),
+    ("comparison-lt", "created_at:<2024", "comparisons"),
+    ("comparison-escaped", "name:\\>m", "comparisons"),
+    ("comparison-prefix", "name:>m*", "comparisons"),
     # Without a field Auth0 chooses what is searched: a pattern could probe a hidden field.
     ("unfielded-prefix", "ya29*", "need a field name"),
     ("unfielded-wildcard", "ya2?.abc", "need a field name"),
