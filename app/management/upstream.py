@@ -2,16 +2,22 @@
 
 The facade sends each call here, and the guardrails read what they must check
 (a target user, role names) through the same tiers, budget and error mapping.
+Identical reads in flight at the same moment share one Management call
+(`Coalescer`; docs/token-broker.md, "Read coalescing").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from typing import Any
 from urllib.parse import quote
 
 from config.settings import TierConfig
 
+from .. import metrics
 from ..catalog import Operation
 from .client import ManagementClient, UpstreamResult
 from .tiers import TierPlan
@@ -28,18 +34,57 @@ def upstream_path(operation: Operation, path_params: dict[str, str]) -> str:
                                     for name, value in path_params.items()})
 
 
+ReadKey = tuple[str, str, tuple[tuple[str, str], ...]]  # tier, path, query
+
+
+class Coalescer:
+    """Single flight for reads: the first caller of a key sends, callers arriving while it
+    is in flight wait for its answer (or its error). Nothing is kept once it lands, so no
+    answer is ever staler than the call that was already on its way."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight: dict[ReadKey, Future[UpstreamResult]] = {}
+
+    def run(self, key: ReadKey, send: Callable[[], UpstreamResult]) -> UpstreamResult:
+        with self._lock:
+            pending = self._in_flight.get(key)
+            if pending is None:
+                mine: Future[UpstreamResult] = Future()
+                self._in_flight[key] = mine
+        if pending is not None:
+            metrics.COALESCED_READS.inc()
+            # Each waiter gets its own copy: later steps build on the body they receive.
+            return copy.deepcopy(pending.result())
+        try:
+            result = send()
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        else:
+            mine.set_result(result)
+            return result
+        finally:
+            with self._lock:
+                del self._in_flight[key]
+
+
 class Upstream:
     def __init__(self, client: ManagementClient, plan: TierPlan) -> None:
         self.client = client
         self.plan = plan
+        self.reads = Coalescer()
 
     def tier_for(self, operation: Operation, body_fields: Iterable[str] = ()) -> TierConfig:
         return self.plan.tier_for(operation, body_fields)
 
     def send(self, operation: Operation, tier: TierConfig, path_params: dict[str, str],
              query: list[tuple[str, str]], body: dict[str, Any] | None) -> UpstreamResult:
-        return self.client.call(operation, tier, upstream_path(operation, path_params),
-                                query, body)
+        path = upstream_path(operation, path_params)
+        if operation.is_write:
+            return self.client.call(operation, tier, path, query, body)
+        key: ReadKey = (tier.name, path, tuple(query))
+        return self.reads.run(key, lambda: self.client.call(operation, tier, path, query, None))
 
     def read(self, operation: Operation, path_params: dict[str, str],
              query: list[tuple[str, str]] | None = None) -> UpstreamResult:
