@@ -19,6 +19,7 @@ from emulator.faults import FaultInjector
 from emulator.keys import KeyRing, SigningKey
 from emulator.login import LoginState, SpaApplication
 from emulator.models import Client, Connection, Organization, RecordedRequest, Role
+from emulator.provisioning_state import ProvisioningState
 from emulator.seed import populate
 
 GATEWAY_AUDIENCE = "https://admin-gateway.example.com/api"
@@ -29,6 +30,7 @@ DEFAULT_TOKEN_LIFETIME = 86400  # Auth0's default for client-credentials tokens
 _DATA_ATTRIBUTES = (
     "token_lifetime", "clients", "connections", "organizations", "roles", "users", "aliases",
     "user_roles", "user_blocks", "logs", "tickets", "jobs", "_minted", "_revoked_jtis",
+    "provisioning",
 )
 
 
@@ -71,6 +73,8 @@ class Tenant:
         self.jobs: list[dict[str, Any]] = []
         self._minted: dict[str, str] = {}  # jti -> client_id of Management tokens
         self._revoked_jtis: set[str] = set()
+        # APIs, application details, grants, Actions (emulator/provisioning_state.py).
+        self.provisioning = ProvisioningState()
         # The admin panel's login (emulator/login.py); not part of snapshots, like keys.
         self.spa_clients: dict[str, SpaApplication] = {
             self.panel_client_id: SpaApplication(self.panel_client_id, "Admin Panel")}
@@ -82,6 +86,10 @@ class Tenant:
         """The deterministic demo tenant (users, roles, clients; see docs/emulator.md)."""
         tenant = cls()
         populate(tenant, seed)
+        # The gateway's API, as a tenant set up by hand has it (RBAC on, permissions in tokens).
+        tenant.provisioning.seed_api(
+            "gatewayapi00000000000001", tenant.gateway_audience, tenant.gateway_api_name,
+            sorted({p for role in tenant.roles.values() for p in role.permissions}))
         return tenant
 
     # -- snapshots ------------------------------------------------------------------

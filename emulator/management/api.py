@@ -8,7 +8,7 @@ from flask import Flask
 from flask.typing import ResponseReturnValue
 
 from emulator.errors import ManagementError, render_management_error
-from emulator.management import guard, others, users
+from emulator.management import guard, others, provisioning, users
 from emulator.management.spec import operations
 
 Handler = Callable[..., ResponseReturnValue]
@@ -31,6 +31,29 @@ HANDLERS: dict[str, Handler] = {
     "post_password-change": others.post_password_change,
     "post_verification-email": others.post_verification_email,
     "get_roles": others.get_roles,
+    # Provisioning (emulator/management/provisioning.py).
+    "get_resource-servers": provisioning.get_resource_servers,
+    "post_resource-servers": provisioning.post_resource_server,
+    "get_resource-servers_by_id": provisioning.get_resource_server,
+    "patch_resource-servers_by_id": provisioning.patch_resource_server,
+    "get_clients": provisioning.get_clients,
+    "post_clients": provisioning.post_client,
+    "get_clients_by_id": provisioning.get_client,
+    "patch_clients_by_id": provisioning.patch_client,
+    "get_client-grants": provisioning.get_client_grants,
+    "post_client-grants": provisioning.post_client_grant,
+    "patch_client-grants_by_id": provisioning.patch_client_grant,
+    "post_roles": provisioning.post_role,
+    "get_role_permission": provisioning.get_role_permissions,
+    "post_role_permission_assignment": provisioning.post_role_permissions,
+    "delete_role_permission_assignment": provisioning.delete_role_permissions,
+    "get_actions": provisioning.get_actions,
+    "post_action": provisioning.post_action,
+    "get_action": provisioning.get_action,
+    "patch_action": provisioning.patch_action,
+    "post_deploy_action": provisioning.post_deploy_action,
+    "get_bindings": provisioning.get_bindings,
+    "patch_bindings": provisioning.patch_bindings,
 }
 
 

@@ -165,7 +165,7 @@ def test_unauthorized_next_fault(emu: EmulatorServer, api: Api) -> None:
 
 
 def test_unknown_route(emu: EmulatorServer, api: Api) -> None:
-    response = api("GET", "/clients")
+    response = api("GET", "/connections")
     assert response.status_code == 404
     assert response.json() == {"statusCode": 404, "error": "Not Found", "message": "Not Found"}
 
