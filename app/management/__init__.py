@@ -15,7 +15,7 @@ from .. import redis_conn
 from .broker import TierStatus, TokenBroker
 from .client import Budget, ManagementClient
 from .tiers import TierChoice, TierPlan, choose_tier, plan_tiers
-from .upstream import Upstream, upstream_path
+from .dispatch import Upstream, upstream_path
 
 __all__ = ["TierChoice", "TierPlan", "TierStatus", "TokenBroker", "Upstream", "broker",
            "choose_tier", "init_app", "plan_tiers", "tier_plan", "upstream", "upstream_path"]

@@ -14,7 +14,7 @@ import requests
 
 from app import metrics
 from app.management.client import UpstreamResult
-from app.management.upstream import Coalescer
+from app.management.dispatch import Coalescer
 from tests.support.stack import Stack
 
 LATENCY = 0.6
