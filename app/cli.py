@@ -47,12 +47,28 @@ def _check_config(args: argparse.Namespace) -> int:
         return 2
     ok, report = describe_configuration(settings)
     print(report)
-    return 0 if ok else 2
+    if not ok:
+        return 2
+    if getattr(args, "live", False):
+        # The live tenant against the plan, as `admin-gateway tenant check` (0 / 1 drift / 2).
+        from .policy_format import load as load_policy
+        from .provisioning.cli import run_check
+        from .provisioning.plan import build_plan
+
+        print("== Live tenant")
+        return run_check(settings, build_plan(settings, load_policy(settings.policy_file)))
+    return 0
+
+
+def _check_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--live", action="store_true",
+                        help="also read the live tenant and report drift from the plan "
+                             "(as `admin-gateway tenant check`)")
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("check-config", "validate settings and policy; print what would run",
-            _check_config),
+    Command("check-config", "validate settings and policy; print what would run "
+            "(--live: and drift of the live tenant)", _check_config, _check_config_arguments),
     Command("gen-key", "print a fresh TOKEN_CACHE_KEY (Fernet)", _gen_key),
     POLICY_COMMAND,
     Command("settings", "print the settings table (markdown)", _settings),

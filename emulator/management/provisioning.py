@@ -289,10 +289,11 @@ def _grants(t: Tenant) -> list[dict[str, Any]]:
     state = _state(t)
     found = []
     for client in t.clients.values():
-        if client.grant_scopes:
+        # A grant narrowed to no scope at all still exists (Auth0 keeps it).
+        if client.grant_scopes or client.client_id in state.management_grant_ids:
             grant_id = state.management_grant_ids.setdefault(client.client_id, _id("cgr_"))
             found.append(_grant(grant_id, client.client_id, t.management_audience,
-                                client.grant_scopes))
+                                client.grant_scopes or []))
     found += [copy.deepcopy(g) for g in state.other_grants.values()]
     return found
 
@@ -353,7 +354,7 @@ def patch_client_grant(id: str) -> ResponseReturnValue:
         scope = [str(s) for s in body.get("scope", grant["scope"])]
         _check_grant_scopes(t, grant["audience"], scope)
         if grant["audience"] == t.management_audience and grant["client_id"] in t.clients:
-            t.clients[grant["client_id"]].grant_scopes = scope or None
+            t.clients[grant["client_id"]].grant_scopes = scope
         else:
             _state(t).other_grants[id]["scope"] = scope
         grant["scope"] = scope
