@@ -34,6 +34,8 @@ AUDIT_EVENTS = Counter("agw_audit_events_total", "Audit events written",
 SCOPE_VIOLATIONS = Counter("agw_scope_violations_total",
                            "Upstream answers that held users outside the caller's delegated "
                            "scope (answered 502: a security event)", ["operation"])
+# Labelled, like every metric here: an unlabelled one writes its multiprocess file at
+# import, before gunicorn's master has made PROMETHEUS_MULTIPROC_DIR.
 COALESCED_READS = Counter("agw_coalesced_reads_total",
                           "Management API reads answered by an identical read already in "
-                          "flight (no call of their own)")
+                          "flight (no call of their own)", ["operation"])

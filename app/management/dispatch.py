@@ -34,7 +34,7 @@ def upstream_path(operation: Operation, path_params: dict[str, str]) -> str:
                                     for name, value in path_params.items()})
 
 
-ReadKey = tuple[str, str, tuple[tuple[str, str], ...]]  # tier, path, query
+ReadKey = tuple[str, str, str, tuple[tuple[str, str], ...]]  # operation, tier, path, query
 
 
 class Coalescer:
@@ -53,7 +53,7 @@ class Coalescer:
                 mine: Future[UpstreamResult] = Future()
                 self._in_flight[key] = mine
         if pending is not None:
-            metrics.COALESCED_READS.inc()
+            metrics.COALESCED_READS.labels(key[0]).inc()
             # Each waiter gets its own copy: later steps build on the body they receive.
             return copy.deepcopy(pending.result())
         try:
@@ -83,7 +83,7 @@ class Upstream:
         path = upstream_path(operation, path_params)
         if operation.is_write:
             return self.client.call(operation, tier, path, query, body)
-        key: ReadKey = (tier.name, path, tuple(query))
+        key: ReadKey = (operation.operation_id, tier.name, path, tuple(query))
         return self.reads.run(key, lambda: self.client.call(operation, tier, path, query, None))
 
     def read(self, operation: Operation, path_params: dict[str, str],

@@ -86,13 +86,13 @@ def test_waiters_get_their_own_copy_and_the_leaders_error() -> None:
         release.wait(5)
         return UpstreamResult(200, {"users": [{"user_id": "a"}]})
 
-    joined = metrics.COALESCED_READS._value.get()
+    joined = metrics.COALESCED_READS.labels("get_users")._value.get()
     with ThreadPoolExecutor(2) as pool:
-        leader = pool.submit(coalescer.run, ("read", "/users", ()), slow)
+        leader = pool.submit(coalescer.run, ("get_users", "read", "/users", ()), slow)
         started.wait(5)
-        waiter = pool.submit(coalescer.run, ("read", "/users", ()), slow)
+        waiter = pool.submit(coalescer.run, ("get_users", "read", "/users", ()), slow)
         deadline = time.monotonic() + 5
-        while metrics.COALESCED_READS._value.get() == joined:  # the waiter is waiting
+        while metrics.COALESCED_READS.labels("get_users")._value.get() == joined:  # the waiter is waiting
             assert time.monotonic() < deadline
             time.sleep(0.01)
         release.set()
@@ -104,6 +104,6 @@ def test_waiters_get_their_own_copy_and_the_leaders_error() -> None:
         raise RuntimeError("upstream down")
 
     with pytest.raises(RuntimeError):
-        coalescer.run(("read", "/users", ()), failing)
+        coalescer.run(("get_users", "read", "/users", ()), failing)
     # Nothing is kept: the next read is a call of its own.
-    assert coalescer.run(("read", "/users", ()), lambda: UpstreamResult(200, [])).body == []
+    assert coalescer.run(("get_users", "read", "/users", ()), lambda: UpstreamResult(200, [])).body == []
