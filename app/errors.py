@@ -29,6 +29,9 @@ PROBLEM_TYPES: dict[str, str] = {
     "invalid-token": "401: the bearer token is malformed, expired, or not ours "
                      "(`WWW-Authenticate` says which check failed).",
     "missing-token": "401: no bearer token in `Authorization`.",
+    "insufficient-user-authentication": "401: the operation needs a recent login with a "
+                                        "second factor (`[step_up]`); `WWW-Authenticate` "
+                                        "carries RFC 9470's `acr_values` and `max_age`.",
     "insufficient-permission": "403: the caller lacks the permission the operation or a "
                                "body field needs (`required_permission`).",
     "forbidden-field": "400: a body field this operation never accepts (e.g. `password` "

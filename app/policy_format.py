@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import audit
 from .auth.policy import Policy, PolicyFormat, load_policy, parse_policy
-from .guards import escalation, ratelimit, scope
+from .guards import escalation, ratelimit, scope, stepup
 
 POLICY_FORMAT = PolicyFormat(
     sections={
@@ -18,6 +18,7 @@ POLICY_FORMAT = PolicyFormat(
         scope.SECTION: scope.parse_section,  # [scope] and [[scope.rules]]
         escalation.SECTION: escalation.parse_section,  # [protection]
         audit.SECTION: audit.parse_section,  # [audit]
+        stepup.SECTION: stepup.parse_section,  # [step_up]
     },
     role_keys={escalation.ROLE_KEY: escalation.parse_assignable},
 )

@@ -328,6 +328,19 @@ SPECS: tuple[Spec, ...] = (
     Spec("DEPARTMENT_CLAIM", "department_claim", _str, "https://admin-gateway.example.com/department",
          "https://example.com/department", "Namespaced claim holding the caller's department "
          "(used by delegated scope rules).", group="Token verification"),
+    Spec("AUTH_TIME_CLAIM", "auth_time_claim", _str,
+         "https://admin-gateway.example.com/auth_time", "https://example.com/auth_time",
+         "Namespaced claim holding when the user last authenticated (epoch seconds; a "
+         "post-login Action copies `event.authentication`); step-up (`[step_up]`) reads the "
+         "standard `auth_time` first.", group="Token verification"),
+    Spec("ACR_CLAIM", "acr_claim", _str, "https://admin-gateway.example.com/acr",
+         "https://example.com/acr", "Namespaced claim holding the authentication context "
+         "class of that login; step-up reads the standard `acr` first.",
+         group="Token verification"),
+    Spec("AMR_CLAIM", "amr_claim", _str, "https://admin-gateway.example.com/amr",
+         "https://example.com/amr", "Namespaced claim holding the authentication methods of "
+         "that login (e.g. [\"pwd\", \"mfa\"]); step-up reads the standard `amr` first.",
+         group="Token verification"),
     Spec("TRUST_SCOPE_CLAIM", "trust_scope_claim", _bool, "false", "false",
          "Also take permissions from `scope`. Only safe with RBAC on: without it any client may "
          "request any scope.", group="Token verification"),
@@ -470,6 +483,9 @@ class Settings:
     verified_token_cache_seconds: int = 30
     roles_claim: str = "https://admin-gateway.example.com/roles"
     department_claim: str = "https://admin-gateway.example.com/department"
+    auth_time_claim: str = "https://admin-gateway.example.com/auth_time"
+    acr_claim: str = "https://admin-gateway.example.com/acr"
+    amr_claim: str = "https://admin-gateway.example.com/amr"
     trust_scope_claim: bool = False
     allow_machine_callers: bool = False
     policy_file: Path = DEFAULT_POLICY_FILE

@@ -18,7 +18,7 @@ from ..auth.principal import Principal
 from ..call import Call
 from ..catalog import CATALOG, Operation
 from ..errors import Problem
-from ..guards import escalation, scope
+from ..guards import escalation, scope, stepup
 from ..management import upstream
 from ..management.response_filter import filter_response
 from ..schemas.requests import validator_for
@@ -40,6 +40,7 @@ def handle(operation: Operation, path_params: dict[str, str]) -> Response:
         body = _json_body(operation)  # parse the body (415/400/413)
         fields = tuple(body) if isinstance(body, dict) else ()
         auth.authorize(operation, fields)  # authorize, field by field: 403/400
+        stepup.check(operation, fields, principal)  # RFC 9470: a fresh MFA login, or 401
         validated = validator_for(operation).validate(path_params, request.args, body)
         call = Call(operation, principal, validated, fields)
         scope.check(call)  # delegated scope: restrict q, or read and check the target

@@ -30,6 +30,11 @@ class Principal:
     # "department"): present but malformed, or (for roles) absent. Delegated scope treats
     # them as missing attributes, never as "no rule applies" (fail closed).
     unusable_claims: frozenset[str] = frozenset()
+    # How the user last authenticated (RFC 9470 step-up): `auth_time` (epoch seconds),
+    # `acr` and `amr`, from the standard claims or the configured namespaced ones.
+    auth_time: int | None = None
+    acr: str | None = None
+    amr: tuple[str, ...] = ()
 
     def has(self, permission: str) -> bool:
         return permission in self.permissions
@@ -66,6 +71,20 @@ def _unusable(claims: Mapping[str, Any], settings: Settings) -> frozenset[str]:
     return frozenset(bad)
 
 
+def _authentication(claims: Mapping[str, Any], settings: Settings
+                    ) -> tuple[int | None, str | None, tuple[str, ...]]:
+    """(auth_time, acr, amr): the standard claim when the token has it, else the namespaced
+    one a post-login Action adds (Auth0 access tokens carry neither by default). A value of
+    the wrong type counts as absent: step-up then asks for a fresh login."""
+    def first(*names: str) -> Any:
+        return next((claims[name] for name in names if name in claims), None)
+    raw_time = first("auth_time", settings.auth_time_claim)
+    auth_time = int(raw_time) if isinstance(raw_time, (int, float)) \
+        and not isinstance(raw_time, bool) else None
+    return (auth_time, _string(first("acr", settings.acr_claim)),
+            _strings(first("amr", settings.amr_claim)))
+
+
 def is_machine_subject(subject: str) -> bool:
     return subject.endswith(MACHINE_SUBJECT_SUFFIX)
 
@@ -86,6 +105,7 @@ def principal_from_claims(claims: Mapping[str, Any], settings: Settings,
         if isinstance(scope, str):
             granted |= set(scope.split())
     subject = str(claims["sub"])
+    auth_time, acr, amr = _authentication(claims, settings)
     return Principal(
         subject=subject,
         client_id=_string(claims.get("azp")) or _string(claims.get("client_id")),
@@ -96,4 +116,7 @@ def principal_from_claims(claims: Mapping[str, Any], settings: Settings,
         is_machine=is_machine_subject(subject),
         expires_at=int(claims["exp"]),
         unusable_claims=_unusable(claims, settings),
+        auth_time=auth_time,
+        acr=acr,
+        amr=amr,
     )

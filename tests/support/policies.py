@@ -16,3 +16,10 @@ def write_policy(directory: Path, replacements: dict[str, str]) -> Path:
     path = directory / "policy.toml"
     path.write_text(text)
     return path
+
+
+def policy_with(directory: Path, extra: str, replacements: dict[str, str] | None = None) -> Path:
+    """The shipped policy (with `replacements`) plus extra TOML sections at the end."""
+    path = write_policy(directory, replacements or {})
+    path.write_text(path.read_text() + "\n" + extra)
+    return path
