@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -23,10 +24,10 @@ from collections.abc import Iterator
 
 import redis
 from cryptography.fernet import Fernet
-from werkzeug.serving import make_server
 
 from config.settings import ConfigError, load_settings
 
+from .gunicorn_gateway import GatewayStartError, PortUnavailable, gunicorn_gateway
 from .panel_server import PanelConfig, PanelServer, ensure_built
 
 DEMO_TIERS = {"read": "gateway-read", "write": "gateway-write", "admin": "gateway-admin"}
@@ -117,10 +118,10 @@ def demo_environment(tenant: object, redis_url: str, cache_key: str) -> dict[str
 
 
 def run_demo(gateway_port: int, emulator_port: int = 0) -> int:
-    from app import create_app
     from emulator.server import EmulatorServer
     from emulator.tenant import Tenant
 
+    _interrupt_on_termination()
     dist, panel_problem = ensure_built()
     panel = PanelServer(dist) if dist is not None else None
     with EmulatorServer(Tenant.demo(), port=emulator_port) as emulator, \
@@ -133,36 +134,46 @@ def run_demo(gateway_port: int, emulator_port: int = 0) -> int:
             env["CORS_ORIGINS"] = ",".join(filter(None, (os.environ.get("CORS_ORIGINS"),
                                                           panel.url)))
         try:
-            settings = load_settings(env)
+            # Checked here to say at once what is wrong; each gunicorn worker loads them again.
+            load_settings(env)
         except ConfigError as exc:
             print("admin-gateway demo: configuration problems:\n  - " + "\n  - ".join(exc.problems))
             return 2
-        app = create_app(settings)
         try:
-            server = make_server("127.0.0.1", gateway_port, app, threaded=True)
-        except OSError as exc:
-            print(f"admin-gateway demo: cannot listen on 127.0.0.1:{gateway_port} ({exc.strerror}); "
-                  f"try `make demo DEMO_PORT=8081` or `admin-gateway demo --port 8081`")
+            # The production runtime: gunicorn with config/gunicorn.conf.py, on loopback.
+            with gunicorn_gateway(env, gateway_port) as (gateway, gunicorn):
+                if panel is not None:
+                    panel.start(PanelConfig(domain=emulator.url, clientId=emulator.tenant.panel_client_id,
+                                            audience=emulator.tenant.gateway_audience,
+                                            gatewayUrl=gateway, title="Admin panel (demo)"))
+                    panel_line = f"{panel.url}   (React; log in as alice, bob, carol, dave or erin)"
+                else:
+                    panel_line = f"not served: {panel_problem}"
+                reader = emulator.tenant.issue_user_token("alice", expires_in=8 * 3600)
+                editor = emulator.tenant.issue_user_token("bob", expires_in=8 * 3600)
+                print(_banner(gateway, emulator.url, redis_what, reader, editor,
+                              emulator.tenant.user_id("dave"), panel_line), flush=True)
+                code = gunicorn.wait()
+                print(f"admin-gateway demo: gunicorn exited with code {code}; stopping")
+                return 1
+        except PortUnavailable as exc:
+            print(f"admin-gateway demo: {exc}; try `make demo DEMO_PORT=8081` or "
+                  f"`admin-gateway demo --port 8081`")
             return 2
-        gateway = f"http://127.0.0.1:{server.server_port}"
-        if panel is not None:
-            panel.start(PanelConfig(domain=emulator.url, clientId=emulator.tenant.panel_client_id,
-                                    audience=emulator.tenant.gateway_audience,
-                                    gatewayUrl=gateway, title="Admin panel (demo)"))
-            panel_line = f"{panel.url}   (React; log in as alice, bob, carol, dave or erin)"
-        else:
-            panel_line = f"not served: {panel_problem}"
-        reader = emulator.tenant.issue_user_token("alice", expires_in=8 * 3600)
-        editor = emulator.tenant.issue_user_token("bob", expires_in=8 * 3600)
-        print(_banner(gateway, emulator.url, redis_what, reader, editor,
-                      emulator.tenant.user_id("dave"), panel_line))
-        try:
-            server.serve_forever()
+        except GatewayStartError as exc:
+            print(f"admin-gateway demo: {exc}")
+            return 2
         except KeyboardInterrupt:
-            print("\nadmin-gateway demo: stopped")
-        finally:
-            server.server_close()
+            print("\nadmin-gateway demo: stopped", flush=True)
     return 0
+
+
+def _interrupt_on_termination() -> None:
+    """`kill <demo>` and a closed terminal stop the demo as Ctrl-C does, so gunicorn is
+    stopped too (SIGTERM, then waited for) rather than left running."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.default_int_handler)
 
 
 def _banner(gateway: str, emulator: str, redis_what: str, reader: str, editor: str,
