@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
 from config.settings import Settings, load_settings
 
-from . import audit, auth, errors, management, observability, policy_format, redis_conn, runtime
+from . import (
+    audit,
+    auth,
+    errors,
+    management,
+    observability,
+    policy_format,
+    redis_conn,
+    runtime,
+    tracing,
+)
 from .api import audit as audit_api
 from .api import facade, gateway, health, openapi
 from .guards import budget, ratelimit
 from .state import SETTINGS_KEY
 from .strict_json import StrictJSONProvider
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
-def create_app(settings: Settings | None = None) -> Flask:
+
+def create_app(settings: Settings | None = None, *,
+               span_exporter: SpanExporter | None = None) -> Flask:
     """The one factory. Without `settings`, they are read from the environment.
+    (`span_exporter`: tests trace into it whatever the settings say.)
 
     Every piece is wired here, explicitly and in order; nothing registers itself.
     """
@@ -31,6 +47,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json = StrictJSONProvider(app)  # NaN, 1e999, deep nesting: 400, not 500
 
     observability.init_app(app, settings)
+    # OpenTelemetry only when OTEL_* asks for it; first, so that every request gets its span.
+    tracing.init_app(app, settings, exporter=span_exporter)
     errors.init_app(app)
     redis_conn.init_app(app, settings)
     runtime.init_app(app, settings)  # proxy trust, CORS, security headers, /readyz, /metrics

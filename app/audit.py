@@ -2,7 +2,8 @@
 
 `record_call` (the facade's last step) turns every write and every denied attempt
 into one event, `record_refusal` the limiter's 429 and the audit endpoint's 403;
-events go to the log and to a capped Redis stream that GET /gateway/audit reads.
+events go to the log and to a capped Redis stream that GET /gateway/audit reads. Both also
+give the request's span (when tracing is on) the outcome and tier, for every request.
 
 Design: docs/guardrails.md, "Audit trail"; the event: README.md, "Audit trail".
 """
@@ -23,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from config.settings import Settings
 
-from . import metrics
+from . import metrics, tracing
 from .auth.policy import Locator
 from .auth.principal import Principal
 from .call import Call
@@ -242,6 +243,9 @@ def record_call(operation: Operation, principal: Principal | None, body: Any,
     refused request got (`call` is None when it failed before validation; `body` is None
     when it failed before the body was read)."""
     out_of_scope = call is not None and call.out_of_scope
+    tier = call.tier.name if call is not None and call.tier else None
+    # The request's span (tracing on) gets the same verdict, audited or not.
+    tracing.tag_outcome(outcome_of(status, out_of_scope), tier)
     if not _audited(operation.is_write, status, out_of_scope):
         return
     if call is not None:
@@ -257,7 +261,7 @@ def record_call(operation: Operation, principal: Principal | None, body: Any,
         target = created if isinstance(created, str) else None
     reason, detail = _reason_and_detail(failure)
     _write(operation.operation_id, operation.method, principal, target, body, status, reason,
-           detail, call.tier.name if call is not None and call.tier else None, out_of_scope)
+           detail, tier, out_of_scope)
 
 
 def record_refusal(operation: Operation | None, status: int, reason: str, detail: str,
@@ -266,6 +270,7 @@ def record_refusal(operation: Operation | None, status: int, reason: str, detail
     and the audit endpoint's own 403."""
     name = operation.operation_id if operation else operation_id
     is_write = operation.is_write if operation else False
+    tracing.tag_outcome(outcome_of(status), None)
     if name is None or not _audited(is_write, status, False):
         return
     target = _path_target(operation) if operation else None

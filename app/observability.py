@@ -2,7 +2,8 @@
 
 Every response carries `X-Request-ID` (a well-formed incoming one is kept so a
 reverse proxy's id follows the request), and every log line emitted while a
-request is handled carries it too. Log records pass through `redact()`, which
+request is handled carries it too (and, with tracing on, `trace_id` / `span_id` inside a
+traced span: app/tracing). Log records pass through `redact()`, which
 removes bearer tokens, JWTs, Fernet tokens and client secrets wherever they
 appear, so a careless log call cannot leak one. The configured secrets
 themselves (TOKEN_CACHE_KEY, every tier's client secret) are registered with
@@ -23,6 +24,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request
@@ -81,8 +83,22 @@ def current_request_id() -> str | None:
     return getattr(g, "request_id", None) if has_request_context() else None
 
 
+# The active span's (trace_id, span_id) in hex, or None: set by app.tracing when tracing is
+# on; while it is off, log records get no trace fields and cost nothing more.
+TraceIds = Callable[[], tuple[str, str] | None]
+_trace_ids: TraceIds | None = None
+
+
+def use_trace_ids(source: TraceIds | None) -> None:
+    """Every log line written inside a traced span carries `trace_id` and `span_id` (None:
+    no more)."""
+    global _trace_ids
+    _trace_ids = source
+
+
 class RequestContextFilter(logging.Filter):
-    """Adds request_id (and the caller's subject when known) to every record."""
+    """Adds request_id (and the caller's subject when known) to every record, and the trace
+    and span ids when tracing is on and a span is active."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
@@ -90,6 +106,11 @@ class RequestContextFilter(logging.Filter):
         if not hasattr(record, "subject") and has_request_context():
             principal = getattr(g, "principal", None)
             record.subject = getattr(principal, "subject", None)
+        trace_ids = _trace_ids
+        if trace_ids is not None and not hasattr(record, "trace_id"):
+            ids = trace_ids()
+            if ids is not None:
+                record.trace_id, record.span_id = ids
         return True
 
 

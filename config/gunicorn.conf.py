@@ -60,6 +60,10 @@ proc_name = "admin-gateway"
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # No runtime control socket: nothing should steer the server from inside the box.
 control_socket_disable = True
+# Every worker imports wsgi.py and builds its own app after the fork: Redis pools, HTTP
+# sessions and, with tracing on, the OpenTelemetry tracer provider and its export thread
+# (a thread does not survive a fork). Never preload the app in the master.
+preload_app = False
 
 # --- proxies ------------------------------------------------------------------
 # gunicorn would by default believe X-Forwarded-Proto from 127.0.0.1 and mark

@@ -154,6 +154,13 @@ def _url(raw: str) -> str:
     return value
 
 
+def _http_url(raw: str) -> str:
+    value = raw.strip()
+    if not re.match(r"^https?://[^/\s?#]+(/\S*)?\Z", value):
+        raise _Invalid("must be an http:// or https:// URL")
+    return value
+
+
 def _algorithms(raw: str) -> tuple[str, ...]:
     algs = tuple(a.strip() for a in raw.split(",") if a.strip())
     if not algs:
@@ -290,6 +297,7 @@ class Spec:
     help: str
     secret: bool = False
     group: str = "general"
+    shown_default: str | None = None  # the README's Default column, when not `default`
 
 
 SPECS: tuple[Spec, ...] = (
@@ -451,7 +459,44 @@ SPECS: tuple[Spec, ...] = (
     Spec("PANEL_ORIGINS", "panel_origins", _origins, "", "https://admin.example.com",
          "Origins the admin panel is served from: its SPA application's callback, logout and "
          "web-origin URLs (provisioning); default CORS_ORIGINS.", group="HTTP"),
+    # Tracing: OpenTelemetry's own variables (docs/runtime.md, "Tracing"). Off unless one
+    # of the first three asks for it; the SDK reads the other OTEL_* variables itself.
+    Spec("OTEL_EXPORTER_OTLP_ENDPOINT", "otel_exporter_otlp_endpoint", _http_url, "",
+         "http://otel-collector:4318",
+         "OTLP/HTTP collector base URL (spans go to `<it>/v1/traces`); setting it turns "
+         "tracing on.", group="Tracing", shown_default="*(unset: off)*"),
+    Spec("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "otel_exporter_otlp_traces_endpoint", _http_url,
+         "", "http://otel-collector:4318/v1/traces",
+         "Full URL spans are sent to (instead of the base URL's `/v1/traces`); setting it "
+         "turns tracing on.", group="Tracing", shown_default="*(unset: off)*"),
+    Spec("OTEL_TRACES_EXPORTER", "otel_traces_exporter", _choice(("otlp", "console", "none")),
+         "", "otlp",
+         "`otlp` (to the endpoint above, else http://localhost:4318), `console` (spans on "
+         "stdout, for local reading) or `none` (off, whatever else is set); unset: `otlp` "
+         "when an endpoint is set, else off.", group="Tracing", shown_default="*(derived)*"),
+    Spec("OTEL_EXPORTER_OTLP_PROTOCOL", "otel_exporter_otlp_protocol",
+         _choice(("http/protobuf", "grpc", "http/json")), "http/protobuf", "http/protobuf",
+         "Only `http/protobuf` (the collector's port 4318) can be used: the gateway ships the "
+         "OTLP/HTTP exporter; another value stops start-up when tracing is on.",
+         group="Tracing"),
+    Spec("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "otel_exporter_otlp_traces_protocol",
+         _choice(("http/protobuf", "grpc", "http/json")), "", "http/protobuf",
+         "As OTEL_EXPORTER_OTLP_PROTOCOL, for spans only (wins over it when set).",
+         group="Tracing", shown_default="*(unset)*"),
+    Spec("OTEL_SERVICE_NAME", "otel_service_name", _str, "admin-gateway", "admin-gateway",
+         "`service.name` of every span.", group="Tracing"),
+    Spec("OTEL_SDK_DISABLED", "otel_sdk_disabled", _bool, "false", "false",
+         "`true` turns tracing off whatever else is set.", group="Tracing"),
 )
+
+# Header-capture variables the OpenTelemetry HTTP instrumentations read from the process
+# environment: a pattern among them that matches one of these headers would put a bearer
+# token or a cookie into spans, so start-up refuses it while tracing is on.
+OTEL_CAPTURE_HEADER_VARIABLES = tuple(
+    f"OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_{side}_{direction}"
+    for side in ("SERVER", "CLIENT") for direction in ("REQUEST", "RESPONSE"))
+CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie",
+                      "x-api-key")
 
 TIER_SUFFIXES = ("CLIENT_ID", "CLIENT_SECRET", "SCOPES")
 
@@ -523,6 +568,13 @@ class Settings:
     no_proxy: tuple[str, ...] = ()
     auth0_ca_bundle: Path | None = None
     panel_origins: tuple[str, ...] = ()
+    otel_exporter_otlp_endpoint: str = ""
+    otel_exporter_otlp_traces_endpoint: str = ""
+    otel_traces_exporter: str = ""
+    otel_exporter_otlp_protocol: str = "http/protobuf"
+    otel_exporter_otlp_traces_protocol: str = ""
+    otel_service_name: str = "admin-gateway"
+    otel_sdk_disabled: bool = False
     extras: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -546,6 +598,21 @@ class Settings:
     def management_url(self) -> str:
         """Base URL of the Management API (no trailing slash)."""
         return f"{self.auth0_base_url}/api/v2"
+
+    @property
+    def traces_exporter(self) -> str | None:
+        """`otlp` or `console` when tracing is on; None when it is off (the default)."""
+        return _traces_exporter(self.otel_sdk_disabled, self.otel_traces_exporter,
+                                self.otel_exporter_otlp_endpoint,
+                                self.otel_exporter_otlp_traces_endpoint)
+
+    @property
+    def otlp_traces_url(self) -> str:
+        """Where OTLP/HTTP spans go, resolved as the OpenTelemetry specification says."""
+        if self.otel_exporter_otlp_traces_endpoint:
+            return self.otel_exporter_otlp_traces_endpoint
+        base = self.otel_exporter_otlp_endpoint or "http://localhost:4318"
+        return base.rstrip("/") + "/v1/traces"
 
     def tier(self, name: str) -> TierConfig:
         for tier in self.tiers:
@@ -642,9 +709,55 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         problems.append(f"POLICY_FILE must name a readable TOML file, e.g. config/policy.toml, "
                         f"got {str(policy)!r}")
 
+    _check_tracing(environ, values, problems)
+
     if problems:
         raise ConfigError(problems)
     return Settings(**values)
+
+
+def _traces_exporter(disabled: bool, exporter: str, endpoint: str,
+                     traces_endpoint: str) -> str | None:
+    if disabled or exporter == "none":
+        return None
+    if exporter:
+        return exporter
+    return "otlp" if endpoint or traces_endpoint else None
+
+
+def _check_tracing(environ: Mapping[str, str], values: dict[str, Any],
+                   problems: list[str]) -> None:
+    """With tracing on: the exporter the gateway ships, and no credential header captured."""
+    exporter = _traces_exporter(values.get("otel_sdk_disabled", False),
+                                values.get("otel_traces_exporter", ""),
+                                values.get("otel_exporter_otlp_endpoint", ""),
+                                values.get("otel_exporter_otlp_traces_endpoint", ""))
+    if exporter is None:
+        return
+    traces_protocol = values.get("otel_exporter_otlp_traces_protocol", "")
+    protocol = traces_protocol or values.get("otel_exporter_otlp_protocol", "http/protobuf")
+    if exporter == "otlp" and protocol != "http/protobuf":
+        name = "OTEL_EXPORTER_OTLP_" + ("TRACES_" if traces_protocol else "") + "PROTOCOL"
+        problems.append(f"{name} must be http/protobuf while tracing is on (the gateway ships "
+                        f"the OTLP/HTTP exporter: use the collector's port 4318), "
+                        f"e.g. http/protobuf, got {protocol!r}")
+    for name in OTEL_CAPTURE_HEADER_VARIABLES:
+        raw = environ.get(name, "").strip()
+        if not raw:
+            continue
+        # As the instrumentations read them: comma-separated, each a case-insensitive pattern.
+        patterns = [p.strip() for p in raw.split(",") if p.strip()]
+        try:
+            captured = re.compile("|".join(patterns), re.IGNORECASE)
+        except re.error:
+            problems.append(f"{name} must list header names or patterns, e.g. user-agent, "
+                            f"got {raw!r}")
+            continue
+        leaked = [h for h in CREDENTIAL_HEADERS if captured.fullmatch(h)]
+        if leaked:
+            problems.append(f"{name} would put {', '.join(leaked)} into spans while tracing is "
+                            f"on; list only headers without credentials, e.g. user-agent, "
+                            f"got {raw!r}")
 
 
 def settings_markdown() -> str:
@@ -655,6 +768,8 @@ def settings_markdown() -> str:
                                                                  else "*(derived)*")
         if spec.env == "POLICY_FILE":
             default = "`config/policy.toml`"
+        if spec.shown_default is not None:
+            default = spec.shown_default
         lines.append(f"| `{spec.env}` | {default} | {spec.help} |")
     lines.append("| `MGMT_TIER_<NAME>_CLIENT_ID` | *(required per tier)* | Client id of the tier's "
                  "M2M application. |")

@@ -65,4 +65,6 @@ class RecordedRequest:
     scopes: list[str]
     status: int = 0
     response_json: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # the answer's headers
+    # The W3C trace context the caller sent (tracing tests read it), None without one.
+    traceparent: str | None = None

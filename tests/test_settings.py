@@ -89,6 +89,16 @@ BAD = [
     ("HTTPS_PROXY", "proxy.internal:3128", "HTTPS_PROXY must be a proxy URL"),
     ("AUTH0_CA_BUNDLE", "/nonexistent/ca.pem", "AUTH0_CA_BUNDLE must name a readable PEM file"),
     ("PANEL_ORIGINS", "https://admin.example.com/app", "PANEL_ORIGINS entry"),
+    # Tracing (tests/runtime/test_tracing.py has the cases that need two variables).
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318",
+     "OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL"),
+    ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "grpc://collector:4317",
+     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http:// or https:// URL"),
+    ("OTEL_TRACES_EXPORTER", "zipkin", "OTEL_TRACES_EXPORTER must be one of otlp, console, none"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift", "OTEL_EXPORTER_OTLP_PROTOCOL must be one of"),
+    ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "udp",
+     "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL must be one of"),
+    ("OTEL_SDK_DISABLED", "maybe", "OTEL_SDK_DISABLED must be true or false"),
 ]
 
 
@@ -103,7 +113,8 @@ def test_bad_setting_stops_start_up_naming_it(name: str, value: str | None, mess
 
 
 def test_every_declared_setting_has_a_rejection_case_or_is_free_text() -> None:
-    free_text = {"ROLES_CLAIM", "DEPARTMENT_CLAIM", "REDIS_KEY_PREFIX", "NO_PROXY"}
+    free_text = {"ROLES_CLAIM", "DEPARTMENT_CLAIM", "REDIS_KEY_PREFIX", "NO_PROXY",
+                 "OTEL_SERVICE_NAME"}
     covered = {name for name, _, _ in BAD}
     free_text |= {"AUTH_TIME_CLAIM", "ACR_CLAIM", "AMR_CLAIM"}  # step-up claim names
     assert {s.env for s in SPECS} - covered - free_text == set()

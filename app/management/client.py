@@ -30,7 +30,7 @@ import requests
 
 from config.settings import Settings, TierConfig
 
-from .. import metrics
+from .. import metrics, tracing
 from ..catalog import Operation
 from ..errors import Problem
 from ..observability import redact
@@ -166,14 +166,26 @@ class ManagementClient:
     def _send(self, operation: Operation, url: str, token: str,
               query: list[tuple[str, str]], body: dict[str, Any] | None,
               ) -> requests.Response | TransportFailure:
+        # One client span per attempt when tracing is on (the route template, never the URL).
+        with tracing.upstream_span(operation, self.base_url) as span:
+            outcome = self._attempt(operation, url, token, query, body)
+            if isinstance(outcome, TransportFailure):
+                tracing.upstream_result(span, error=outcome.kind)
+            else:
+                tracing.upstream_result(span, outcome.status_code)
+            return outcome
+
+    def _attempt(self, operation: Operation, url: str, token: str,
+                 query: list[tuple[str, str]], body: dict[str, Any] | None,
+                 ) -> requests.Response | TransportFailure:
         if self.budget is not None:
             self.budget.acquire(operation)  # may wait for the fleet's budget, or raise 429
         started = time.perf_counter()
-        request = requests.Request(
-            operation.method, url, params=query, json=body,
-            headers={**self.session.headers, "Authorization": f"Bearer {token}",
-                     "Accept": "application/json"},
-        ).prepare()
+        headers = {**self.session.headers, "Authorization": f"Bearer {token}",
+                   "Accept": "application/json"}
+        tracing.inject_traceparent(headers)  # the W3C trace context, when tracing is on
+        request = requests.Request(operation.method, url, params=query, json=body,
+                                   headers=headers).prepare()
         try:
             # Straight to the pooled adapter: Session.request's merging of cookies, hooks and
             # environment settings (none of which we use) and Session.send's cookie jar

@@ -20,6 +20,7 @@ import requests
 from joserfc.errors import JoseError
 from joserfc.jws import extract_compact
 
+from app import tracing
 from app.egress import egress_session
 from app.errors import Problem
 from app.metrics import TOKEN_MINTS, TOKEN_SCOPE_MISMATCH
@@ -72,15 +73,17 @@ class Minter:
         self._session = session
 
     def mint(self, tier: TierConfig) -> MintedToken:
-        started = time.time()
-        body = self._request(tier)
-        token = self._parse(tier, body, started)
-        self._check_scopes(tier, token.granted)
-        TOKEN_MINTS.labels(tier.name, "ok").inc()
-        log.info("minted a Management API token for tier %s (client %s), valid %ds",
-                 tier.name, tier.client_id, int(token.exp - time.time()),
-                 extra={"tier": tier.name, "client_id": tier.client_id})
-        return token
+        # A span when tracing is on: the tier's name, never the secret nor the token.
+        with tracing.token_mint_span(tier.name):
+            started = time.time()
+            body = self._request(tier)
+            token = self._parse(tier, body, started)
+            self._check_scopes(tier, token.granted)
+            TOKEN_MINTS.labels(tier.name, "ok").inc()
+            log.info("minted a Management API token for tier %s (client %s), valid %ds",
+                     tier.name, tier.client_id, int(token.exp - time.time()),
+                     extra={"tier": tier.name, "client_id": tier.client_id})
+            return token
 
     def _request(self, tier: TierConfig) -> dict[str, Any]:
         settings = self._settings

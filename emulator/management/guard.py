@@ -67,6 +67,7 @@ def _start_record(op: Operation | None) -> RecordedRequest:
         json=request.get_json(silent=True) if request.data else None,
         client_id=None,
         scopes=[],
+        traceparent=request.headers.get("traceparent"),
     )
 
 
