@@ -20,9 +20,10 @@ from . import (
     runtime,
     tracing,
 )
+from .api import approvals as approvals_api
 from .api import audit as audit_api
 from .api import facade, gateway, health, openapi
-from .guards import budget, ratelimit
+from .guards import approvals, budget, ratelimit
 from .state import SETTINGS_KEY
 from .strict_json import StrictJSONProvider
 
@@ -58,10 +59,12 @@ def create_app(settings: Settings | None = None, *,
     management.init_app(app, settings, budget=fleet_budget)  # tiers, broker, client
     ratelimit.init_app(app, settings)  # flask-limiter, before every view
     audit.init_app(app, settings)
+    approvals.init_app(app, settings)  # four-eyes requests, encrypted in Redis
 
     app.register_blueprint(health.bp)
     app.register_blueprint(gateway.bp)
     app.register_blueprint(openapi.bp)
     facade.init_app(app)
     app.register_blueprint(audit_api.bp)
+    app.register_blueprint(approvals_api.bp)
     return app

@@ -40,7 +40,8 @@ log = logging.getLogger("admin_gateway.audit")
 SECTION = "audit"
 EXTENSION = "admin_gateway.audit"
 AUDIT_OPERATION = "gateway_audit"
-OUTCOMES = ("allowed", "denied", "failed")
+APPROVAL_OPERATION = "gateway_approval"  # decisions on four-eyes approval requests
+OUTCOMES = ("allowed", "denied", "failed", "held")  # held: waiting for approval (202)
 SENSITIVE_FIELDS = frozenset({"password", "client_secret"})
 METADATA_FIELDS = ("app_metadata", "user_metadata")
 MAX_VALUE_CHARS = 256
@@ -130,8 +131,8 @@ def _now() -> tuple[str, float]:
 
 def build_event(*, operation: str, method: str, principal: Principal | None, ip: str | None,
                 target: str | None, body: Any, status: int, reason: str | None,
-                detail: str | None, tier: str | None, out_of_scope: bool = False
-                ) -> dict[str, Any]:
+                detail: str | None, tier: str | None, out_of_scope: bool = False,
+                extra: dict[str, Any] | None = None) -> dict[str, Any]:
     when, ts = _now()
     fields, values = changed_fields(body, _config().metadata_values)
     event: dict[str, Any] = {
@@ -155,6 +156,7 @@ def build_event(*, operation: str, method: str, principal: Principal | None, ip:
         event["detail"] = redact(detail)[:MAX_DETAIL_CHARS]
     if out_of_scope:
         event["reason"] = "outside-scope"
+    event.update(extra or {})  # approvals: the request id, approvers, "held"
     return event
 
 
@@ -238,7 +240,8 @@ def _reason_and_detail(failure: HTTPException | None) -> tuple[str | None, str |
 
 
 def record_call(operation: Operation, principal: Principal | None, body: Any,
-                call: Call | None, status: int, failure: HTTPException | None = None) -> None:
+                call: Call | None, status: int, failure: HTTPException | None = None, *,
+                approval: tuple[str, tuple[str, ...]] | None = None) -> None:
     """The facade's one audit step: an event from the finished call, or from how far a
     refused request got (`call` is None when it failed before validation; `body` is None
     when it failed before the body was read)."""
@@ -261,7 +264,30 @@ def record_call(operation: Operation, principal: Principal | None, body: Any,
         target = created if isinstance(created, str) else None
     reason, detail = _reason_and_detail(failure)
     _write(operation.operation_id, operation.method, principal, target, body, status, reason,
-           detail, tier, out_of_scope)
+           detail, tier, out_of_scope, _approval_fields(call, status, approval))
+
+
+def _approval_fields(call: Call | None, status: int,
+                     approval: tuple[str, tuple[str, ...]] | None) -> dict[str, Any]:
+    """A held request (202) names its approval; an executed one also who approved it."""
+    if approval is None and call is not None and call.approval_id:
+        approval = (call.approval_id, call.approved_by)
+    if approval is None:
+        return {}
+    fields: dict[str, Any] = {"approval": {"id": approval[0],
+                                           "approved_by": list(approval[1])}}
+    if status == 202 and not approval[1]:
+        fields["outcome"] = "held"
+    return fields
+
+
+def record_approval(decision: str, approval_id: str, target: str | None, status: int,
+                    reason: str | None, detail: str | None, requester: str | None) -> None:
+    """A decision on an approval request (approve, reject, expire), or its refusal; the
+    actor is the approver (the execution itself is recorded by `record_call`)."""
+    _write(APPROVAL_OPERATION, request.method, _known_principal(), target, None, status,
+           reason, detail, None, False,
+           {"approval": {"id": approval_id, "decision": decision, "requester": requester}})
 
 
 def record_refusal(operation: Operation | None, status: int, reason: str, detail: str,
@@ -300,11 +326,12 @@ def _path_target(operation: Operation) -> str | None:
 
 def _write(operation_id: str, method: str, principal: Principal | None, target: str | None,
            body: Any, status: int, reason: str | None, detail: str | None, tier: str | None,
-           out_of_scope: bool) -> None:
+           out_of_scope: bool, extra: dict[str, Any] | None = None) -> None:
     try:
         event = build_event(operation=operation_id, method=method, principal=principal,
                             ip=request.remote_addr, target=target, body=body, status=status,
-                            reason=reason, detail=detail, tier=tier, out_of_scope=out_of_scope)
+                            reason=reason, detail=detail, tier=tier, out_of_scope=out_of_scope,
+                            extra=extra)
         trail().record(event)
     except Exception:  # noqa: BLE001 - the audit trail must never break a request
         log.exception("could not write an audit event")

@@ -79,6 +79,9 @@ class Call:
     # The answer: set by the Management call, or by a step that already fetched it.
     status: int | None = None
     response: Any = None
+    # Four-eyes approvals: the request this call was held as, or executes, and who approved.
+    approval_id: str | None = None
+    approved_by: tuple[str, ...] = ()
 
     @property
     def answered(self) -> bool:

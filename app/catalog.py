@@ -53,6 +53,9 @@ PERMISSIONS: dict[str, str] = {
                        "(`[scope]` in the policy) would restrict.",
     "users:manage_protected": "Change users who hold a protected role (`[protection]` in the "
                               "policy).",
+    "approvals:decide": "Approve or reject other administrators' requests held for four-eyes "
+                        "approval (`[approvals]` in the policy; together with the unrestricted "
+                        "scope permission, since the queue names every user).",
 }
 
 

@@ -70,6 +70,16 @@ PROBLEM_TYPES: dict[str, str] = {
                          "(STRICT_TIER_SCOPES).",
     "token-endpoint-error": "502: Auth0's `/oauth/token` refused or failed.",
     "token-endpoint-timeout": "504: Auth0's `/oauth/token` did not answer in time.",
+    "approval-not-found": "404: no such approval request, not yours to see, or approvals are "
+                          "not enabled (`[approvals]`).",
+    "approval-by-requester": "403: the requester may not approve or reject their own request.",
+    "approval-on-self": "403: an approver may not decide a request that acts on their own "
+                        "account.",
+    "approval-decided": "409: the approval request is no longer pending (approved, rejected, "
+                        "executing, executed, failed), or you already approved it (`state`).",
+    "approval-expired": "409: the approval request expired before enough approvals.",
+    "approvals-unavailable": "503: approval requests are kept in Redis, which is unavailable; "
+                             "nothing was held or executed.",
     "audit-unavailable": "503: the audit stream (Redis) cannot be read right now.",
 }
 

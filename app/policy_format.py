@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import audit
 from .auth.policy import Policy, PolicyFormat, load_policy, parse_policy
-from .guards import escalation, ratelimit, scope, stepup
+from .guards import approvals, escalation, ratelimit, scope, stepup
 
 POLICY_FORMAT = PolicyFormat(
     sections={
@@ -19,6 +19,7 @@ POLICY_FORMAT = PolicyFormat(
         escalation.SECTION: escalation.parse_section,  # [protection]
         audit.SECTION: audit.parse_section,  # [audit]
         stepup.SECTION: stepup.parse_section,  # [step_up]
+        approvals.SECTION: approvals.parse_section,  # [approvals]
     },
     role_keys={escalation.ROLE_KEY: escalation.parse_assignable},
 )

@@ -15,7 +15,7 @@ import redis
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from ..audit import AUDIT_OPERATION, OUTCOMES, record_refusal, trail
+from ..audit import APPROVAL_OPERATION, AUDIT_OPERATION, OUTCOMES, record_refusal, trail
 from ..auth import current_principal
 from ..catalog import BY_ID
 from ..errors import Problem, forbidden
@@ -26,7 +26,7 @@ bp = Blueprint("audit", __name__, url_prefix="/gateway")
 PERMISSION = "audit:read"
 MAX_LIMIT = 100
 MAX_SCANNED = 5000
-OPERATIONS = (*BY_ID, AUDIT_OPERATION)
+OPERATIONS = (*BY_ID, AUDIT_OPERATION, APPROVAL_OPERATION)
 
 
 class Timestamp(fields.Field[float]):

@@ -18,7 +18,7 @@ from ..auth.principal import Principal
 from ..call import Call
 from ..catalog import CATALOG, Operation
 from ..errors import Problem
-from ..guards import escalation, scope, stepup
+from ..guards import approvals, escalation, scope, stepup
 from ..management import upstream
 from ..management.response_filter import filter_response
 from ..schemas.requests import validator_for
@@ -45,6 +45,7 @@ def handle(operation: Operation, path_params: dict[str, str]) -> Response:
         call = Call(operation, principal, validated, fields)
         scope.check(call)  # delegated scope: restrict q, or read and check the target
         escalation.check(call)  # self-actions, assignable roles, protected users
+        approvals.hold(call, request.headers.get("X-Approval-Reason"))  # four eyes: 202
         if not call.answered:  # (the scope check's read may already be the answer)
             call.tier = upstream().tier_for(operation, fields)  # the start-up tier plan
             # The Management call; the fleet budget is taken on every attempt.

@@ -15,7 +15,8 @@ from config.settings import Settings
 
 from .. import observability
 
-ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Request-ID")
+ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Request-ID",
+                 "X-Approval-Reason")  # why a write held for approval is asked for
 # Headers the panel's scripts may read: correlation id, rate-limit state
 # (draft-ietf-httpapi-ratelimit-headers and flask-limiter's X- names), and the
 # RFC 6750 challenge explaining a 401/403.
