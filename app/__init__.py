@@ -57,7 +57,8 @@ def create_app(settings: Settings | None = None, *,
     auth.init_app(app, settings, policy_format.load(settings.policy_file))
     fleet_budget = budget.init_app(app, settings, redis_conn.redis_client(app))
     management.init_app(app, settings, budget=fleet_budget)  # tiers, broker, client
-    ratelimit.init_app(app, settings)  # flask-limiter, before every view
+    # Per-caller limits + the budget's first token: one Redis round trip before each view.
+    ratelimit.init_app(app, settings, fleet_budget, redis_conn.redis_client(app))
     audit.init_app(app, settings)
     approvals.init_app(app, settings)  # four-eyes requests, encrypted in Redis
 

@@ -3,7 +3,7 @@
 `redis_client(app)` is the client (plain, TLS, Unix socket, Sentinel or Cluster,
 chosen by the URL); `key(settings, ...)` builds every gateway key (prefixed, and
 hash-tagged on a cluster); `Breaker` spares callers with a local fallback a slow
-attempt per request; `limiter_storage(settings)` hands flask-limiter the same Redis.
+attempt per request.
 
 Design: docs/runtime.md, "Redis".
 """
@@ -190,23 +190,6 @@ def key(settings: Settings, *parts: str) -> str:
     if is_cluster(settings):
         prefix = "{" + prefix + "}"
     return prefix + ":".join(parts)
-
-
-def limiter_storage(settings: Settings) -> tuple[str, dict[str, Any]]:
-    """(RATELIMIT_STORAGE_URI, RATELIMIT_STORAGE_OPTIONS) for flask-limiter on the same Redis.
-
-    `limits` spells a Unix socket `redis+unix://` and reads a sentinel URL's
-    whole path as the service name, so the db travels as an option instead.
-    """
-    target = parse_redis_url(settings.redis_url)
-    options: dict[str, Any] = {"socket_connect_timeout": 0.5, "socket_timeout": 1.0}
-    if target.kind == "sentinel":
-        netloc = target.url.partition("://")[2].partition("/")[0]
-        uri = f"{SENTINEL_SCHEME}://{netloc}/{target.service_name}"
-        return uri, {**options, "db": target.db}
-    if target.kind == "single" and target.url.lower().startswith("unix://"):
-        return "redis+unix://" + target.url.partition("://")[2], options
-    return target.url, options
 
 
 class Breaker:

@@ -4,10 +4,16 @@
     .venv/bin/python bench/proxy_compare.py --serve 300  # start everything, print URLs, wait
 
 Starts on loopback:
-- nginx as the upstream "Auth0": a static JWKS (public half of an RSA key made
-  here), discovery, POST /oauth/token (a JWT-shaped token per tier, with the
-  tier's declared scopes) and GET /api/v2/users/... (one static user JSON with
-  x-ratelimit-* headers of a high limit) — constant time, no Python;
+- nginx as the upstream "Auth0", over HTTPS with a certificate from a CA made
+  here (`--plain-upstream`: loopback HTTP instead): a static JWKS (public half
+  of an RSA key made here), discovery, POST /oauth/token (a JWT-shaped token
+  per tier, with the tier's declared scopes) and GET /api/v2/users/... (one
+  static user JSON with x-ratelimit-* headers of a high limit) — constant
+  time, no Python. Every proxy verifies the certificate against that CA: the
+  gateway through its own AUTH0_CA_BUNDLE, the hand-written ones with
+  `verify=<ca file>`;
+- a private redis-server for the gateway (`--redis URL`: an existing one), so
+  that its CPU and its commands are the gateway's alone;
 - the gateway (config/gunicorn.conf.py, wsgi:app) with every guardrail on;
 - bench/proxies/lean.py: PyJWT + one pooled requests.Session;
 - bench/proxies/naive.py: the same with `requests.get` per request;
@@ -15,9 +21,13 @@ all three under gunicorn with the same -w/-k/--threads/--keep-alive, then
 loads each of them and nginx directly with wrk (or a Python generator when wrk
 is missing) at each concurrency, after a warm-up, and prints one table plus
 the gateway's ratios against the issue's targets. User tokens are signed here
-with the same RSA key (RS256, iss, aud, exp, `permissions: ["users:read"]`), a
-small pool of distinct ones sent round robin. Everything started is stopped,
-and the Redis keys written (db 14, a unique prefix) deleted, on the way out.
+with the same RSA key (RS256, iss, aud, exp, `permissions: ["users:read",
+"users:scope:all"]`), a
+small pool of distinct ones sent round robin. `--rounds N` repeats the cells
+N times, alternating the order of the targets, and adds a table of medians;
+`--redis-commands N` counts, with MONITOR, the Redis commands a warm gateway
+read sends (commands run inside scripts excluded). Everything started is
+stopped, and the Redis keys written (a unique prefix) deleted, on the way out.
 """
 
 from __future__ import annotations
@@ -25,13 +35,17 @@ from __future__ import annotations
 import argparse
 import base64
 import dataclasses
+import datetime
 import http.client
+import ipaddress
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -52,7 +66,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from cryptography import x509  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
 from joserfc import jwt  # noqa: E402
 from joserfc.jwk import RSAKey  # noqa: E402
 
@@ -62,7 +80,9 @@ KID = "bench-key-1"
 # The gateway's defaults (ROLES_CLAIM, DEPARTMENT_CLAIM).
 ROLES_CLAIM = "https://admin-gateway.example.com/roles"
 DEPARTMENT_CLAIM = "https://admin-gateway.example.com/department"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+UNRESTRICTED_PERMISSION = "users:scope:all"  # config/policy.toml [scope]
+# --redis, or a private redis-server started by main() (the default).
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "")
 # Tier -> (client id, declared scopes); the read tier serves GET /users/{id}.
 TIERS = {
     "read": ("bench-read", "read:users read:roles read:logs_users"),
@@ -73,9 +93,9 @@ TIERS = {
 }
 TARGETS = ("direct", "floor", "lean", "naive", "gateway")
 CLEAN_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
-# The issue's targets.
-TARGET_VS_LEAN = 1.5
-TARGET_VS_NAIVE = 4.0
+# Issue 17's targets against the lean proxy: throughput, CPU per request.
+TARGET_RPS_VS_LEAN = 1.1
+TARGET_CPU_VS_LEAN = 0.9
 
 USER = {
     "user_id": USER_ID, "email": "bench.user@example.com", "email_verified": True,
@@ -110,14 +130,92 @@ def management_token(scopes: str, now: int) -> str:
 def user_tokens(key: RSAKey, issuer: str, count: int, role: str | None = None) -> list[str]:
     now = int(time.time())
     roles = {ROLES_CLAIM: [role]} if role else {}
+    # Without a role, the policy's unrestricted permission: delegated scope fails closed
+    # (a caller no rule applies to sees nobody), and this benchmark reads one user with one
+    # Management call. With a role, its rules apply (the scope check reads the target).
+    permissions = ["users:read"] if role else ["users:read", UNRESTRICTED_PERMISSION]
     return [
         jwt.encode({"alg": "RS256", "typ": "JWT", "kid": KID}, {
             "iss": issuer, "sub": f"auth0|bench-caller-{i}", "aud": [GATEWAY_AUDIENCE],
             "iat": now, "exp": now + 86400, "azp": "bench-panel",
-            "permissions": ["users:read"], DEPARTMENT_CLAIM: "support", **roles,
+            "permissions": permissions, DEPARTMENT_CLAIM: "support", **roles,
         }, key)
         for i in range(count)
     ]
+
+
+# --- TLS ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """The nginx "Auth0": HTTPS with a certificate from the CA in `ca_file`, or plain HTTP."""
+
+    port: int
+    internal_port: int  # plain HTTP on loopback, for nginx's own /oauth/token hop only
+    ca_file: Path | None = None  # None: plain HTTP
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.ca_file else "http"
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://127.0.0.1:{self.port}"
+
+
+def make_tls(tmp: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a server certificate it signs for 127.0.0.1 and localhost (RSA
+    2048, as most public CAs still issue): (ca.pem, server.pem with the chain, server.key)."""
+    now = time.time()
+    not_before = datetime.datetime.fromtimestamp(now - 3600, datetime.UTC)
+    not_after = datetime.datetime.fromtimestamp(now + 7 * 86400, datetime.UTC)
+    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "admin-gateway bench CA")])
+    ca_cert = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(not_before).not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
+                                     key_encipherment=False, data_encipherment=False,
+                                     key_agreement=False, key_cert_sign=True, crl_sign=True,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+                       critical=False)
+        .sign(ca_key, hashes.SHA256()))
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before).not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName([
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                       critical=False)
+        .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    ca_file, cert_file, key_file = tmp / "ca.pem", tmp / "server.pem", tmp / "server.key"
+    ca_file.write_bytes(ca_cert.public_bytes(pem))
+    cert_file.write_bytes(cert.public_bytes(pem) + ca_cert.public_bytes(pem))
+    key_file.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_file.chmod(0o644)  # nginx reads it as root before dropping privileges; tmp is ours
+    return ca_file, cert_file, key_file
+
+
+def trust_for_urllib(ca_file: Path) -> None:
+    """This script's own probes (urllib) verify the upstream with the same CA."""
+    context = ssl.create_default_context(cafile=str(ca_file))
+    urllib.request.install_opener(urllib.request.build_opener(
+        urllib.request.HTTPSHandler(context=context)))
 
 
 # --- processes ----------------------------------------------------------------
@@ -136,8 +234,8 @@ def nginx_quote(value: str) -> str:
     return f"'{value}'"
 
 
-def nginx_config(tmp: Path, port: int, jwks: dict[str, Any]) -> str:
-    base = f"http://127.0.0.1:{port}"
+def nginx_config(tmp: Path, upstream: Upstream, jwks: dict[str, Any]) -> str:
+    base = upstream.origin
     now = int(time.time())
     discovery = {"issuer": base + "/", "jwks_uri": base + "/.well-known/jwks.json",
                  "token_endpoint": base + "/oauth/token",
@@ -154,6 +252,12 @@ def nginx_config(tmp: Path, port: int, jwks: dict[str, Any]) -> str:
     user_json = json.dumps(USER)
     reset = now + 3600
     user_directive = "user nobody nogroup;" if os.geteuid() == 0 else ""
+    tls = "" if upstream.ca_file is None else f"""\
+        ssl_certificate {upstream.cert_file};
+        ssl_certificate_key {upstream.key_file};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:bench:1m;
+"""
     return f"""
 {user_directive}
 worker_processes 1;
@@ -176,13 +280,15 @@ http {{
         default {nginx_quote(token_json["read"])};
     }}
     server {{
-        listen 127.0.0.1:{port} backlog=4096;
+        listen 127.0.0.1:{upstream.port}{" ssl" if upstream.ca_file else ""} backlog=4096;
+        listen 127.0.0.1:{upstream.internal_port};
+{tls}
         location = /.well-known/jwks.json {{ return 200 {nginx_quote(json.dumps(jwks))}; }}
         location = /.well-known/openid-configuration {{
             return 200 {nginx_quote(json.dumps(discovery))};
         }}
         location = /oauth/token {{
-            proxy_pass {base}/_token;
+            proxy_pass http://127.0.0.1:{upstream.internal_port}/_token;
             proxy_set_header X-Bench-Body $request_body;
         }}
         location = /_token {{ return 200 $token_response; }}
@@ -256,12 +362,12 @@ def stop(server: Server) -> None:
 
 @contextmanager
 def started(name: str, argv: list[str], env: dict[str, str], port: int, tmp: Path,
-            probe: str) -> Iterator[Server]:
+            probe: str, scheme: str = "http", cwd: Path = ROOT) -> Iterator[Server]:
     log = tmp / f"{name}.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL)
-    server = Server(name, f"http://127.0.0.1:{port}", process, log)
+    server = Server(name, f"{scheme}://127.0.0.1:{port}", process, log)
     try:
         wait_until_up(server, probe)
         yield server
@@ -285,12 +391,12 @@ class Runtime:
                 f"--keep-alive {self.keepalive}")
 
 
-def gateway_env(base: dict[str, str], nginx_port: int, gateway_port: int, prefix: str,
+def gateway_env(base: dict[str, str], upstream: Upstream, gateway_port: int, prefix: str,
                 runtime: Runtime, overrides: list[str]) -> dict[str, str]:
     env = dict(base)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py makes its own
     env.update({
-        "AUTH0_DOMAIN": f"127.0.0.1:{nginx_port}", "AUTH0_SCHEME": "http",
+        "AUTH0_DOMAIN": f"127.0.0.1:{upstream.port}", "AUTH0_SCHEME": upstream.scheme,
         "AUTH0_AUDIENCE": GATEWAY_AUDIENCE,
         "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
         "MGMT_TIERS": ",".join(TIERS),
@@ -308,6 +414,8 @@ def gateway_env(base: dict[str, str], nginx_port: int, gateway_port: int, prefix
         "GUNICORN_THREADS": str(runtime.threads), "GUNICORN_KEEPALIVE": str(runtime.keepalive),
         "GUNICORN_LOG_LEVEL": "warning",
     })
+    if upstream.ca_file is not None:
+        env["AUTH0_CA_BUNDLE"] = str(upstream.ca_file)  # the gateway's one CA setting for Auth0
     for name, (client_id, scopes) in TIERS.items():
         env[f"MGMT_TIER_{name.upper()}_CLIENT_ID"] = client_id
         env[f"MGMT_TIER_{name.upper()}_CLIENT_SECRET"] = "bench-secret-" + uuid.uuid4().hex
@@ -320,12 +428,15 @@ def gateway_env(base: dict[str, str], nginx_port: int, gateway_port: int, prefix
     return env
 
 
-def proxy_env(base: dict[str, str], nginx_port: int) -> dict[str, str]:
-    upstream = f"http://127.0.0.1:{nginx_port}"
-    return {**base, "BENCH_UPSTREAM": upstream, "BENCH_AUDIENCE": GATEWAY_AUDIENCE,
-            "BENCH_ISSUER": upstream + "/", "BENCH_CLIENT_ID": TIERS["read"][0],
-            "BENCH_CLIENT_SECRET": "bench-secret-" + uuid.uuid4().hex, "LOG_LEVEL": "WARNING",
-            "BENCH_USER_JSON": json.dumps(USER)}
+def proxy_env(base: dict[str, str], upstream: Upstream) -> dict[str, str]:
+    origin = upstream.origin
+    env = {**base, "BENCH_UPSTREAM": origin, "BENCH_AUDIENCE": GATEWAY_AUDIENCE,
+           "BENCH_ISSUER": origin + "/", "BENCH_CLIENT_ID": TIERS["read"][0],
+           "BENCH_CLIENT_SECRET": "bench-secret-" + uuid.uuid4().hex, "LOG_LEVEL": "WARNING",
+           "BENCH_USER_JSON": json.dumps(USER)}
+    if upstream.ca_file is not None:
+        env["BENCH_CA_BUNDLE"] = str(upstream.ca_file)  # verify=<ca file>
+    return env
 
 
 def redis_server_pid() -> int | None:
@@ -356,6 +467,108 @@ def delete_redis_keys(prefix: str) -> int:
         client.close()
 
 
+@contextmanager
+def private_redis(tmp: Path) -> Iterator[tuple[str, int]]:
+    """A redis-server of our own on a free port, no persistence: (URL, pid)."""
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is missing (apt-get install -y redis-server), or pass "
+                         "--redis URL")
+    port = free_port()
+    log = tmp / "redis.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(tmp)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.RedisError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("redis-server did not start:\n"
+                                     + log.read_text(errors="replace")[-2000:]) from None
+                time.sleep(0.05)
+        yield url, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def count_redis_commands(url: str, tokens: list[str], requests_: int) -> tuple[float,
+                                                                                dict[str, int]]:
+    """(Redis commands per request, by command name) over `requests_` warm gateway reads,
+    seen with MONITOR; commands run inside scripts (MONITOR's `lua` client) are left out,
+    so the count is the gateway's round trips (one command = one round trip: it sends no
+    pipelines on this path)."""
+    import redis
+
+    parsed = urllib.parse.urlsplit(url)
+    marker = "bench-" + uuid.uuid4().hex
+    seen: dict[str, int] = {}
+    ready, done = threading.Event(), threading.Event()
+    client = redis.Redis.from_url(REDIS_URL)
+
+    def watch() -> None:
+        counting = False
+        with client.monitor() as monitor:  # type: ignore[no-untyped-call]
+            ready.set()
+            for command in monitor.listen():
+                text = command["command"]
+                if marker in text:
+                    if counting:
+                        done.set()
+                        return
+                    counting = True
+                    continue
+                if counting and command["client_type"] != "lua":
+                    name = text.split(" ", 1)[0].upper()
+                    seen[name] = seen.get(name, 0) + 1
+
+    def send(count: int) -> None:
+        conn = (http.client.HTTPSConnection if parsed.scheme == "https"
+                else http.client.HTTPConnection)(parsed.hostname or "127.0.0.1", parsed.port,
+                                                 timeout=10)
+        for i in range(count):
+            conn.request("GET", parsed.path, headers={
+                "Authorization": "Bearer " + tokens[i % len(tokens)]})
+            response = conn.getresponse()
+            response.read()
+            if response.status != 200:
+                raise SystemExit(f"gateway answered {response.status} while counting")
+        conn.close()
+
+    send(4 * len(tokens))  # warm: every caller's verified token and limit keys exist
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    ready.wait(10)
+    time.sleep(0.2)
+    client.echo(marker)
+    send(requests_)
+    client.echo(marker)
+    done.wait(30)
+    client.close()
+    return sum(seen.values()) / requests_, dict(sorted(seen.items()))
+
+
+def app_import_roots(log: Path) -> dict[str, int]:
+    """Where the gateway's workers imported the `app` package from, read from the
+    PYTHONVERBOSE=1 trace in its log: directory -> modules loaded from it."""
+    roots: dict[str, int] = {}
+    for match in re.finditer(r"code object from '([^']*?)/app/[^']*\.py[c]?'",
+                             log.read_text(errors="replace")):
+        root = match.group(1).removesuffix("/__pycache__")
+        if "/site-packages/" not in root + "/":  # gunicorn/app/..., not our package
+            roots[root] = roots.get(root, 0) + 1
+    return roots
+
+
 # --- load ---------------------------------------------------------------------
 
 
@@ -370,7 +583,8 @@ class Cell:
     p99_ms: float
     errors: int
     cpu_ms: float = 0.0  # CPU time of the target's processes per request (user + system)
-    redis_cpu_ms: float = 0.0  # redis-server's CPU per request (shared: others' load shows)
+    redis_cpu_ms: float = 0.0  # redis-server's CPU per request
+    round: int = 1
 
 
 WRK_SCRIPT = """
@@ -471,42 +685,69 @@ def check_answers(url: str, token: str, target: str) -> None:
 
 
 def table(cells: list[Cell]) -> str:
-    lines = ["| target | concurrency | req/s | avg ms | p50 ms | p99 ms | CPU ms/req | "
+    lines = ["| round | target | concurrency | req/s | avg ms | p50 ms | p99 ms | CPU ms/req | "
              "Redis CPU ms/req | requests | errors |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cells:
-        lines.append(f"| {c.target} | {c.concurrency} | {c.rps:,.0f} | {c.avg_ms:.2f} | "
-                     f"{c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.cpu_ms:.2f} | {c.redis_cpu_ms:.2f} | "
-                     f"{c.requests:,} | {c.errors} |")
+        lines.append(f"| {c.round} | {c.target} | {c.concurrency} | {c.rps:,.0f} | "
+                     f"{c.avg_ms:.2f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.cpu_ms:.2f} | "
+                     f"{c.redis_cpu_ms:.2f} | {c.requests:,} | {c.errors} |")
     return "\n".join(lines)
 
 
+def medians(cells: list[Cell]) -> list[Cell]:
+    """One cell per (target, concurrency): the median of each figure over the rounds."""
+    groups: dict[tuple[str, int], list[Cell]] = {}
+    for c in cells:
+        groups.setdefault((c.target, c.concurrency), []).append(c)
+    out = []
+    for (target, conc), group in groups.items():
+        def med(attr: str, group: list[Cell] = group) -> float:
+            return float(statistics.median(getattr(c, attr) for c in group))
+
+        out.append(Cell(target, conc, sum(c.requests for c in group), med("rps"), med("avg_ms"),
+                        med("p50_ms"), med("p99_ms"), sum(c.errors for c in group),
+                        med("cpu_ms"), med("redis_cpu_ms"), round=0))
+    return out
+
+
+def _pairs(cells: list[Cell]) -> dict[tuple[int, int], tuple[Cell, Cell]]:
+    """(round, concurrency) -> (gateway, lean) of the same round."""
+    by = {(c.round, c.target, c.concurrency): c for c in cells}
+    return {(r, conc): (by[(r, "gateway", conc)], by[(r, "lean", conc)])
+            for (r, target, conc) in by
+            if target == "gateway" and (r, "lean", conc) in by}
+
+
 def ratios(cells: list[Cell]) -> str:
-    by = {(c.target, c.concurrency): c for c in cells}
-    lines = ["| concurrency | gateway/lean req/s (target ≥ 1.5) | gateway/naive req/s "
-             "(target ≥ 4) | gateway avg ms vs lean (target ≤ at c=4) | lean/gateway CPU per "
-             "request (steadier) |",
-             "|---:|---:|---:|---:|---:|"]
-    for conc in sorted({c.concurrency for c in cells}):
-        gateway, lean, naive = (by.get((t, conc)) for t in ("gateway", "lean", "naive"))
-        if gateway is None:
+    """Issue 17's targets, per round and as medians of the per-round ratios."""
+    lines = ["| round | concurrency | gateway/lean req/s (target ≥ 1.1) | gateway/lean CPU "
+             "per request (target ≤ 0.9) | (gateway + Redis)/lean CPU | gateway avg ms vs "
+             "lean (target ≤ at c=4) |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    pairs = _pairs(cells)
+    by_conc: dict[int, list[tuple[float, float, float, float, float]]] = {}
+    for (r, conc), (gateway, lean) in sorted(pairs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        if not lean.rps or not lean.cpu_ms:
             continue
+        row = (gateway.rps / lean.rps, gateway.cpu_ms / lean.cpu_ms,
+               (gateway.cpu_ms + gateway.redis_cpu_ms) / lean.cpu_ms, gateway.avg_ms,
+               lean.avg_ms)
+        by_conc.setdefault(conc, []).append(row)
+        lines.append(f"| {r} | {conc} | {row[0]:.2f}× | {row[1]:.2f}× | {row[2]:.2f}× | "
+                     f"{row[3]:.2f} vs {row[4]:.2f} |")
+    for conc, rows in sorted(by_conc.items()):
+        rps, cpu, cpu_redis, g_avg, l_avg = (statistics.median(col) for col in zip(*rows,
+                                                                                 strict=True))
 
-        def ratio(other: Cell | None, goal: float, gateway: Cell = gateway) -> str:
-            if other is None or not other.rps:
-                return "—"
-            value = gateway.rps / other.rps
-            return f"{value:.2f}× {'met' if value >= goal else 'NOT met'}"
+        def verdict(ok: bool) -> str:
+            return "met" if ok else "NOT met"
 
-        latency = "—"
-        if lean is not None:
-            verdict = "met" if gateway.avg_ms <= lean.avg_ms else "NOT met"
-            latency = (f"{gateway.avg_ms:.2f} vs {lean.avg_ms:.2f}"
-                       + (f" {verdict}" if conc == 4 else ""))
-        cpu = (f"{lean.cpu_ms / gateway.cpu_ms:.2f}×" if lean is not None and gateway.cpu_ms
-               else "—")
-        lines.append(f"| {conc} | {ratio(lean, TARGET_VS_LEAN)} | "
-                     f"{ratio(naive, TARGET_VS_NAIVE)} | {latency} | {cpu} |")
+        latency = f"{g_avg:.2f} vs {l_avg:.2f}" + (f" {verdict(g_avg <= l_avg)}"
+                                                   if conc == 4 else "")
+        lines.append(f"| **median** | {conc} | {rps:.2f}× {verdict(rps >= TARGET_RPS_VS_LEAN)} | "
+                     f"{cpu:.2f}× {verdict(cpu <= TARGET_CPU_VS_LEAN)} | {cpu_redis:.2f}× | "
+                     f"{latency} |")
     return "\n".join(lines)
 
 
@@ -514,15 +755,15 @@ def ratios(cells: list[Cell]) -> str:
 
 
 def profile_in_process(args: argparse.Namespace, tmp: Path, base_env: dict[str, str],
-                       nginx_port: int, prefix: str, tokens: list[str], path: str) -> int:
+                       upstream: Upstream, prefix: str, tokens: list[str], path: str) -> int:
     """Per-request cost of each app without gunicorn, wrk or thread contention."""
     metrics_dir = tmp / "metrics"
     metrics_dir.mkdir()
     # As under gunicorn: prometheus_client reads this when first imported.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     runtime = Runtime(args.workers, args.worker_class, args.threads, args.keep_alive)
-    env = gateway_env(base_env, nginx_port, 0, prefix, runtime, args.gateway_env)
-    os.environ.update(proxy_env({}, nginx_port))
+    env = gateway_env(base_env, upstream, 0, prefix, runtime, args.gateway_env)
+    os.environ.update(proxy_env({}, upstream))
     from app import create_app
     from config.settings import load_settings
 
@@ -582,7 +823,7 @@ def profile_in_process(args: argparse.Namespace, tmp: Path, base_env: dict[str, 
     profiler.stop()
     # Library frames stay collapsed except the ones that matter to the hot path.
     print(profiler.output_text(unicode=True, color=False, processor_options={
-        "show_regex": r".*(flask_limiter|limits/|app/|redis/client|requests/adapters).*"}))
+        "show_regex": r".*(limits/|app/|redis/client|requests/adapters).*"}))
     return 0
 
 
@@ -616,6 +857,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--gateway-env", action="append", default=[], metavar="NAME=VALUE",
                         help="override a gateway setting (repeatable), e.g. "
                              "RATE_LIMITS_ENABLED=false to see what a guardrail costs")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every cell this many times, alternating the order of "
+                             "the targets each round; prints medians too")
+    parser.add_argument("--plain-upstream", action="store_true",
+                        help="serve the upstream over loopback HTTP (the old setup) instead of "
+                             "HTTPS with a CA made here")
+    parser.add_argument("--redis", metavar="URL", default=REDIS_URL or None,
+                        help="the gateway's Redis (default: BENCH_REDIS_URL, else a private "
+                             "redis-server started here)")
+    parser.add_argument("--redis-commands", type=int, default=0, metavar="REQUESTS",
+                        help="before the load, count with MONITOR the Redis commands this many "
+                             "warm gateway reads send (script-internal commands excluded)")
+    parser.add_argument("--check-imports", action="store_true",
+                        help="start the gateway with PYTHONVERBOSE=1, print where its workers "
+                             "imported `app` from, and stop (no measurement)")
     parser.add_argument("--json", type=Path, help="also write the cells here")
     parser.add_argument("--profile", type=int, metavar="REQUESTS",
                         help="no gunicorn: time the gateway, lean and floor apps in-process "
@@ -659,46 +915,79 @@ def main() -> int:
     # A clean environment, as in a container: nothing from this shell (gateway settings,
     # REQUESTS_CA_BUNDLE & co., which make requests stat files per call) leaks in.
     base_env = {k: v for k, v in os.environ.items() if k in CLEAN_ENV}
-    nginx_port, gateway_port = free_port(), free_port()
+    gateway_port = free_port()
     proxy_ports = {name: free_port() for name in ("floor", "lean", "naive")}
-    issuer = f"http://127.0.0.1:{nginx_port}/"
-    tokens = user_tokens(key, issuer, args.tokens, args.caller_role)
     path = "/api/v2/users/" + urllib.parse.quote(USER_ID, safe="")
+    global REDIS_URL
 
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="agw-bench-")))
         tmp.chmod(0o755)  # nginx workers run as nobody when we are root
+        if args.plain_upstream:
+            upstream = Upstream(free_port(), free_port())
+        else:
+            ca_file, cert_file, key_file = make_tls(tmp)
+            upstream = Upstream(free_port(), free_port(), ca_file, cert_file, key_file)
+            trust_for_urllib(ca_file)
+        tokens = user_tokens(key, upstream.origin + "/", args.tokens, args.caller_role)
+        redis_pids: list[int] = []
+        if args.redis:
+            REDIS_URL = args.redis
+            found = redis_server_pid()
+            redis_pids = [found] if found else []
+            redis_label = f"Redis {REDIS_URL} (shared: others' commands count in its CPU)"
+        else:
+            REDIS_URL, pid = stack.enter_context(private_redis(tmp))
+            redis_pids = [pid]
+            redis_label = "Redis: a private redis-server"
         stack.callback(lambda: print(f"deleted {delete_redis_keys(prefix)} Redis key(s) "
                                      f"under {prefix}"))
-        (tmp / "nginx.conf").write_text(nginx_config(tmp, nginx_port, jwks))
+        (tmp / "nginx.conf").write_text(nginx_config(tmp, upstream, jwks))
         servers: dict[str, Server] = {}
         servers["direct"] = stack.enter_context(started(
             "nginx", [nginx, "-e", "stderr", "-p", str(tmp), "-c", str(tmp / "nginx.conf")],
-            dict(base_env), nginx_port, tmp, "/.well-known/jwks.json"))
+            dict(base_env), upstream.port, tmp, "/.well-known/jwks.json", upstream.scheme))
+        overrides = list(args.gateway_env) + (["PYTHONVERBOSE=1"] if args.check_imports else [])
         if "gateway" in targets and args.profile is None:
             servers["gateway"] = stack.enter_context(started(
                 "gateway", [gunicorn, "-c", "config/gunicorn.conf.py", "wsgi:app"],
-                gateway_env(base_env, nginx_port, gateway_port, prefix, runtime,
-                            args.gateway_env),
+                gateway_env(base_env, upstream, gateway_port, prefix, runtime, overrides),
                 gateway_port, tmp, "/healthz"))
         if args.profile is not None:
-            return profile_in_process(args, tmp, base_env, nginx_port, prefix, tokens, path)
+            return profile_in_process(args, tmp, base_env, upstream, prefix, tokens, path)
         for name, port in proxy_ports.items():
             if name in targets:
                 servers[name] = stack.enter_context(started(
                     name, [gunicorn, *runtime.gunicorn_args(), "-b", f"127.0.0.1:{port}",
                            "--log-level", "warning", f"bench.proxies.{name}:app"],
-                    proxy_env(base_env, nginx_port), port, tmp, "/"))
+                    proxy_env(base_env, upstream), port, tmp, "/"))
         for name in targets:
             check_answers(servers[name].url + path, tokens[0], name)
 
+        if args.check_imports:
+            gateway = servers["gateway"]
+            workers = server_pids(gateway)[1:]
+            cwds = sorted({os.readlink(f"/proc/{pid}/cwd") for pid in workers})
+            roots = app_import_roots(gateway.log)
+            print(f"gateway workers {' '.join(map(str, workers))}: cwd {', '.join(cwds)}; "
+                  f"`app` modules imported from: "
+                  + ", ".join(f"{root} ({count} module loads)" for root, count in roots.items()))
+            foreign = [root for root in roots if Path(root).resolve() != ROOT]
+            if foreign:
+                print(f"WARNING: not this tree ({ROOT}): {', '.join(foreign)}")
+                return 1
+            print(f"OK: every `app` module came from {ROOT}")
+            return 0
+
         if args.serve is not None:
-            print(f"upstream (nginx): {servers['direct'].url}")
+            print(f"upstream (nginx): {servers['direct'].url}"
+                  + (f"  (CA: {upstream.ca_file})" if upstream.ca_file else ""))
+            print(f"Redis: {REDIS_URL}")
             for name in targets:
-                pids = subprocess.run(["pgrep", "-P", str(servers[name].process.pid)],
-                                      capture_output=True, text=True).stdout.split()
+                children = subprocess.run(["pgrep", "-P", str(servers[name].process.pid)],
+                                          capture_output=True, text=True).stdout.split()
                 print(f"{name}: {servers[name].url}{path}  (master {servers[name].process.pid}"
-                      f", workers {' '.join(pids) or '-'})")
+                      f", workers {' '.join(children) or '-'})")
             print(f"token: {tokens[0]}")
             print(f"serving for {args.serve:g} s (Ctrl-C stops)", flush=True)
             try:
@@ -709,54 +998,77 @@ def main() -> int:
 
         script = tmp / "tokens.lua"
         script.write_text(WRK_SCRIPT % ", ".join(f'"{t}"' for t in tokens))
+        transport = ("HTTPS (nginx TLS, RSA-2048 certificate from a CA made here; every proxy "
+                     "verifies it: the gateway via AUTH0_CA_BUNDLE, lean/naive via verify=)"
+                     if upstream.ca_file else "loopback HTTP")
         header = (f"{runtime.describe()} for gateway, lean, naive and floor (gateway: "
                   f"config/gunicorn.conf.py via WEB_CONCURRENCY/GUNICORN_*); upstream nginx "
-                  f"1 worker; load: {loadgen}"
+                  f"1 worker over {transport}; {redis_label}; load: {loadgen}"
                   + (" -t2" if loadgen == "wrk" else "")
                   + f", {args.duration:g} s per cell after {args.warmup:g} s warm-up, "
+                  f"{args.rounds} round(s), target order alternating; "
                   f"{len(tokens)} caller tokens round robin"
                   + (f" with role {args.caller_role!r}" if args.caller_role else "")
                   + "; LOG_LEVEL=WARNING everywhere; "
-                  f"{os.cpu_count()} CPUs shared by all; Python {platform.python_version()}"
+                  f"{os.cpu_count()} CPUs shared by all; Python {platform.python_version()}; "
+                  f"app from {ROOT}"
                   + (f"; gateway overrides: {' '.join(args.gateway_env)}"
                      if args.gateway_env else ""))
         print(header, flush=True)
-        found = redis_server_pid()
-        redis_pids = [found] if found else []
+        commands: tuple[float, dict[str, int]] | None = None
+        if args.redis_commands and "gateway" in servers:
+            commands = count_redis_commands(servers["gateway"].url + path, tokens,
+                                            args.redis_commands)
+            print(f"Redis commands per warm gateway read (MONITOR, {args.redis_commands} reads, "
+                  f"script-internal commands excluded): {commands[0]:.2f}  "
+                  + " ".join(f"{name}={count}" for name, count in commands[1].items()),
+                  flush=True)
         cells: list[Cell] = []
-        for conc in concurrencies:
-            for name in targets:
-                url = servers[name].url + path
+        for round_no in range(1, args.rounds + 1):
+            order = targets if round_no % 2 else targets[::-1]
+            for conc in concurrencies:
+                for name in order:
+                    url = servers[name].url + path
 
-                def measure(seconds: float, name: str = name, url: str = url,
-                            conc: int = conc) -> Cell:
-                    if loadgen == "wrk":
-                        return run_wrk(url, tokens, conc, seconds, script, name)
-                    return run_python_load(url, tokens, conc, seconds, name)
+                    def measure(seconds: float, name: str = name, url: str = url,
+                                conc: int = conc) -> Cell:
+                        if loadgen == "wrk":
+                            return run_wrk(url, tokens, conc, seconds, script, name)
+                        return run_python_load(url, tokens, conc, seconds, name)
 
-                if args.warmup > 0:
-                    measure(args.warmup)
-                pids = server_pids(servers[name])
-                cpu_before, redis_before = cpu_seconds(pids), cpu_seconds(redis_pids)
-                cell = measure(args.duration)
-                cpu = cpu_seconds(pids) - cpu_before
-                redis_cpu = cpu_seconds(redis_pids) - redis_before
-                per = 1000 / cell.requests if cell.requests else 0.0
-                cell = dataclasses.replace(cell, cpu_ms=cpu * per, redis_cpu_ms=redis_cpu * per)
-                cells.append(cell)
-                print(f"  {name:8} c={conc:<3} {cell.rps:9,.0f} req/s  avg {cell.avg_ms:6.2f} ms"
-                      f"  p99 {cell.p99_ms:6.2f} ms  CPU {cell.cpu_ms:5.2f} (Redis "
-                      f"{cell.redis_cpu_ms:4.2f}) ms/req  errors "
-                      f"{cell.errors}", flush=True)
+                    if args.warmup > 0:
+                        measure(args.warmup)
+                    pids = server_pids(servers[name])
+                    cpu_before, redis_before = cpu_seconds(pids), cpu_seconds(redis_pids)
+                    load_before = os.getloadavg()[0]
+                    cell = measure(args.duration)
+                    cpu = cpu_seconds(pids) - cpu_before
+                    redis_cpu = cpu_seconds(redis_pids) - redis_before
+                    per = 1000 / cell.requests if cell.requests else 0.0
+                    cell = dataclasses.replace(cell, cpu_ms=cpu * per,
+                                               redis_cpu_ms=redis_cpu * per, round=round_no)
+                    cells.append(cell)
+                    print(f"  round {round_no} {name:8} c={conc:<3} {cell.rps:9,.0f} req/s  avg "
+                          f"{cell.avg_ms:6.2f} ms  p99 {cell.p99_ms:6.2f} ms  CPU "
+                          f"{cell.cpu_ms:5.2f} (Redis {cell.redis_cpu_ms:4.2f}) ms/req  errors "
+                          f"{cell.errors}  load {load_before:.1f}", flush=True)
         print()
         print(header)
         print()
         print(table(cells))
+        if args.rounds > 1:
+            print()
+            print("medians over the rounds:")
+            print(table(medians(cells)))
         print()
         print(ratios(cells))
+        print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         if args.json:
-            args.json.write_text(json.dumps({"header": header,
-                                             "cells": [c.__dict__ for c in cells]}, indent=2))
+            args.json.write_text(json.dumps({
+                "header": header, "cells": [c.__dict__ for c in cells],
+                "redis_commands_per_read": commands[0] if commands else None,
+                "redis_commands": commands[1] if commands else None,
+                "loadavg_end": os.getloadavg()}, indent=2))
     return 0
 
 

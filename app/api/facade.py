@@ -29,8 +29,8 @@ bp = Blueprint("facade", __name__)
 def handle(operation: Operation, path_params: dict[str, str]) -> Response:
     """Every step of a facade request, in order (README, "Request flow").
 
-    The per-caller rate limit has already been counted: flask-limiter runs before
-    the view, so that a flood of bad tokens is limited before any verification.
+    The per-caller rate limit has already been counted before the view (with the
+    budget's token for the first Management call, in the same Redis round trip).
     """
     principal: Principal | None = None
     body: Any = None

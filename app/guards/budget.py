@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 import requests
-from flask import Flask
+from flask import Flask, g, has_request_context
 
 from config.settings import ConfigError, Settings
 
@@ -34,57 +34,81 @@ from ..redis_conn import key as redis_key
 log = logging.getLogger("admin_gateway.budget")
 
 RESERVE_FRACTION = 0.1
+# Where the gate leaves the request's reserved token: the limiter's own per-request
+# record, set before the view runs (as a Flask extension keeps its per-request state).
+RESERVATION_KEY = "budget_reservation"
 # Refill a little slower than Auth0: a reserve lost to a long stall (a request sent
 # late lets Auth0's bucket hit its cap and waste refill) grows back by itself.
 RATE_FACTOR = 0.95
 MAX_DRAIN_SECONDS = 60.0
 IDLE_TTL_SECONDS = 120
 
-# The bucket's state after refilling from Redis's clock (ARGV[1] rate, ARGV[2] capacity).
-_REFILL_LUA = """
-local rate = tonumber(ARGV[1])
-local capacity = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens = tonumber(state[1])
-local ts = tonumber(state[2])
-if tokens == nil or ts == nil then
-  tokens = capacity
-  ts = now
+# Lua functions shared by the budget's scripts and the per-request gate
+# (app/guards/ratelimit.py), so that a request's first token can be taken in the same
+# round trip as its rate limit. Numbers go back as strings: Lua numbers become integers.
+BUDGET_LUA_FUNCTIONS = """
+local function budget_refill(key, rate, capacity, now)
+  local state = redis.call('HMGET', key, 'tokens', 'ts')
+  local tokens = tonumber(state[1])
+  local ts = tonumber(state[2])
+  if tokens == nil or ts == nil then
+    tokens = capacity
+    ts = now
+  end
+  if now > ts then
+    tokens = math.min(capacity, tokens + (now - ts) * rate)
+  end
+  return tokens
 end
-if now > ts then
-  tokens = math.min(capacity, tokens + (now - ts) * rate)
+local function budget_store(key, tokens, now, ttl_ms)
+  redis.call('HSET', key, 'tokens', string.format('%.6f', tokens),
+             'ts', string.format('%.6f', now))
+  redis.call('PEXPIRE', key, ttl_ms)
+end
+-- Take one token (possibly reserving a future one) when the wait is within max_wait.
+local function budget_take(key, rate, capacity, max_wait, ttl_ms, now)
+  local tokens = budget_refill(key, rate, capacity, now)
+  local wait = 0
+  if tokens < 1 then
+    wait = (1 - tokens) / rate
+  end
+  if wait > max_wait then
+    return {0, string.format('%.6f', wait), string.format('%.6f', tokens)}
+  end
+  tokens = tokens - 1
+  budget_store(key, tokens, now, ttl_ms)
+  return {1, string.format('%.6f', wait), string.format('%.6f', tokens)}
+end
+local function redis_now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
 """
 
-# Refill, then take one token (possibly reserving a future one) when the wait is within
-# max_wait. Numbers go back as strings: Lua numbers become integers.
-TAKE_LUA = _REFILL_LUA + """
-local max_wait = tonumber(ARGV[3])
-local wait = 0
-if tokens < 1 then
-  wait = (1 - tokens) / rate
-end
-if wait > max_wait then
-  return {0, string.format('%.6f', wait), string.format('%.6f', tokens)}
-end
-tokens = tokens - 1
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens),
-           'ts', string.format('%.6f', now))
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return {1, string.format('%.6f', wait), string.format('%.6f', tokens)}
+# KEYS[1] the bucket; ARGV rate, capacity, max_wait, ttl_ms.
+TAKE_LUA = BUDGET_LUA_FUNCTIONS + """
+return budget_take(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+                   ARGV[4], redis_now())
 """
 
 # Refill, then lower the tokens to at most ARGV[3] (never raise them).
-CLAMP_LUA = _REFILL_LUA + """
+CLAMP_LUA = BUDGET_LUA_FUNCTIONS + """
+local now = redis_now()
+local tokens = budget_refill(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), now)
 local cap = tonumber(ARGV[3])
 if cap < tokens then
   tokens = cap
 end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.6f', tokens),
-           'ts', string.format('%.6f', now))
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+budget_store(KEYS[1], tokens, now, ARGV[4])
+return string.format('%.6f', tokens)
+"""
+
+# Refill, then give back one token a request took but never used (at most capacity).
+REFUND_LUA = BUDGET_LUA_FUNCTIONS + """
+local now = redis_now()
+local capacity = tonumber(ARGV[2])
+local tokens = math.min(capacity, budget_refill(KEYS[1], tonumber(ARGV[1]), capacity, now) + 1)
+budget_store(KEYS[1], tokens, now, ARGV[4])
 return string.format('%.6f', tokens)
 """
 
@@ -181,6 +205,21 @@ class LocalBucket:
             self._refill()
             self.tokens = min(self.tokens, cap)
 
+    def refund(self) -> None:
+        with self._lock:
+            self._refill()
+            self.tokens = min(self.capacity, self.tokens + 1)
+
+
+@dataclass
+class Reservation:
+    """A token the gate took with the request's rate limit, for its first Management call
+    (same bucket); given back at the end when no call used it."""
+
+    bucket: Bucket
+    ready_at: float  # monotonic time the token may be spent (a reserved future token)
+    used: bool = False
+
 
 @dataclass
 class _Estimate:
@@ -201,7 +240,7 @@ class FleetBudget:
             name: LocalBucket(b.gateway_rate / processes, max(1.0, b.capacity / processes))
             for name, b in plan.buckets.items()}
         self.breaker = Breaker("budget")
-        self._scripts: tuple[Any, Any] | None = None
+        self._scripts: tuple[Any, Any, Any] | None = None
         self._estimates: dict[str, _Estimate] = {}
 
     def _key(self, bucket: Bucket) -> str:
@@ -215,19 +254,24 @@ class FleetBudget:
         if self._scripts is None:
             # Created on first use: on a cluster URL this resolves the client.
             self._scripts = (self.client.register_script(TAKE_LUA),
-                             self.client.register_script(CLAMP_LUA))
+                             self.client.register_script(CLAMP_LUA),
+                             self.client.register_script(REFUND_LUA))
         return self._scripts[index]
 
     def bucket_for(self, operation: Operation) -> Bucket:
         return self.plan.buckets[self.plan.classify(operation)]
 
+    def key_and_args(self, bucket: Bucket) -> tuple[str, list[str]]:
+        """The bucket's key and budget_take's rate, capacity, max_wait, ttl_ms (for the gate's
+        combined script too)."""
+        return self._key(bucket), [repr(bucket.gateway_rate), str(bucket.capacity),
+                                   repr(self.max_wait), self._ttl_ms(bucket)]
+
     def _take(self, bucket: Bucket) -> tuple[bool, float, float]:
         if self.breaker.closed:
             try:
-                allowed, wait, tokens = self._script(0)(
-                    keys=[self._key(bucket)],
-                    args=[repr(bucket.gateway_rate), str(bucket.capacity), repr(self.max_wait),
-                          self._ttl_ms(bucket)])
+                key, args = self.key_and_args(bucket)
+                allowed, wait, tokens = self._script(0)(keys=[key], args=args)
                 self.breaker.succeeded()
                 return bool(int(allowed)), float(wait), float(tokens)
             except redis.RedisError as exc:
@@ -246,10 +290,13 @@ class FleetBudget:
                 self.breaker.failed(exc)
         self.local[bucket.name].clamp(cap)
 
-    def acquire(self, operation: Operation) -> None:
-        """Wait for a token within MGMT_BUDGET_WAIT_SECONDS, or 429."""
-        bucket = self.bucket_for(operation)
-        allowed, wait, tokens = self._take(bucket)
+    def take_local(self, bucket: Bucket) -> tuple[bool, float, float]:
+        """The process's share of the bucket (while Redis is down)."""
+        return self.local[bucket.name].take(self.max_wait)
+
+    def granted(self, bucket: Bucket, allowed: bool, wait: float, tokens: float) -> float:
+        """Account for a take (here or in the gate): the wait before the token may be spent,
+        or the 429 when the fleet's budget is used up."""
         if not allowed:
             metrics.BUDGET_WAITS.labels("refused").inc()
             seconds = max(1, math.ceil(wait))
@@ -257,11 +304,33 @@ class FleetBudget:
                                f"{bucket.rate:g} requests/s) is used up; retry in {seconds} s.",
                           slug="budget-exhausted", headers={"Retry-After": str(seconds)})
         self._estimates[bucket.name] = _Estimate(tokens, time.monotonic())
-        if wait > 0:
-            metrics.BUDGET_WAITS.labels("waited").inc()
-            time.sleep(wait)
+        metrics.BUDGET_WAITS.labels("waited" if wait > 0 else "immediate").inc()
+        return wait
+
+    def acquire(self, operation: Operation) -> None:
+        """Wait for a token within MGMT_BUDGET_WAIT_SECONDS, or 429. A token the gate already
+        took for this request (same bucket, not yet used) is spent first."""
+        bucket = self.bucket_for(operation)
+        reservation = pending_reservation()
+        if reservation is not None and not reservation.used and reservation.bucket == bucket:
+            reservation.used = True
+            delay = reservation.ready_at - time.monotonic()
         else:
-            metrics.BUDGET_WAITS.labels("immediate").inc()
+            delay = self.granted(bucket, *self._take(bucket))
+        if delay > 0:
+            time.sleep(delay)
+
+    def refund(self, bucket: Bucket) -> None:
+        """Give back a reserved token no Management call used."""
+        if self.breaker.closed:
+            try:
+                key, args = self.key_and_args(bucket)
+                self._script(2)(keys=[key], args=args)
+                self.breaker.succeeded()
+                return
+            except redis.RedisError as exc:
+                self.breaker.failed(exc)
+        self.local[bucket.name].refund()
 
     def learn(self, operation: Operation, response: requests.Response) -> None:
         """Follow what Auth0 says about its own bucket."""
@@ -285,6 +354,14 @@ class FleetBudget:
                         estimate.tokens + (time.monotonic() - estimate.at) * bucket.gateway_rate))
         if cap < believed:
             self._clamp(bucket, cap)
+
+
+def pending_reservation() -> Reservation | None:
+    """The token the gate reserved for this request (app/guards/ratelimit.py), if any."""
+    if not has_request_context():
+        return None
+    found = g.get(RESERVATION_KEY)
+    return found if isinstance(found, Reservation) else None
 
 
 def _int_header(response: requests.Response, name: str) -> int | None:

@@ -14,8 +14,8 @@ from config.settings import Settings
 from .. import redis_conn
 from .broker import TierStatus, TokenBroker
 from .client import Budget, ManagementClient
-from .tiers import TierChoice, TierPlan, choose_tier, plan_tiers
 from .dispatch import Upstream, upstream_path
+from .tiers import TierChoice, TierPlan, choose_tier, plan_tiers
 
 __all__ = ["TierChoice", "TierPlan", "TierStatus", "TokenBroker", "Upstream", "broker",
            "choose_tier", "init_app", "plan_tiers", "tier_plan", "upstream", "upstream_path"]

@@ -18,7 +18,7 @@ from .. import observability
 ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Request-ID",
                  "X-Approval-Reason")  # why a write held for approval is asked for
 # Headers the panel's scripts may read: correlation id, rate-limit state
-# (draft-ietf-httpapi-ratelimit-headers and flask-limiter's X- names), and the
+# (draft-ietf-httpapi-ratelimit-headers and the X- names Auth0 uses), and the
 # RFC 6750 challenge explaining a 401/403.
 EXPOSE_HEADERS = (
     "X-Request-ID", "Retry-After", "WWW-Authenticate",

@@ -18,6 +18,7 @@ from app.management.dispatch import Coalescer
 from tests.support.stack import Stack
 
 LATENCY = 0.6
+KEY = ("get_users", "read", "/users", ())
 
 
 @pytest.fixture
@@ -86,13 +87,14 @@ def test_waiters_get_their_own_copy_and_the_leaders_error() -> None:
         release.wait(5)
         return UpstreamResult(200, {"users": [{"user_id": "a"}]})
 
-    joined = metrics.COALESCED_READS.labels("get_users")._value.get()
+    waiting = metrics.COALESCED_READS.labels("get_users")._value
+    joined = waiting.get()
     with ThreadPoolExecutor(2) as pool:
-        leader = pool.submit(coalescer.run, ("get_users", "read", "/users", ()), slow)
+        leader = pool.submit(coalescer.run, KEY, slow)
         started.wait(5)
-        waiter = pool.submit(coalescer.run, ("get_users", "read", "/users", ()), slow)
+        waiter = pool.submit(coalescer.run, KEY, slow)
         deadline = time.monotonic() + 5
-        while metrics.COALESCED_READS.labels("get_users")._value.get() == joined:  # the waiter is waiting
+        while waiting.get() == joined:  # until the second caller waits for the first
             assert time.monotonic() < deadline
             time.sleep(0.01)
         release.set()
@@ -104,6 +106,6 @@ def test_waiters_get_their_own_copy_and_the_leaders_error() -> None:
         raise RuntimeError("upstream down")
 
     with pytest.raises(RuntimeError):
-        coalescer.run(("get_users", "read", "/users", ()), failing)
+        coalescer.run(KEY, failing)
     # Nothing is kept: the next read is a call of its own.
-    assert coalescer.run(("get_users", "read", "/users", ()), lambda: UpstreamResult(200, [])).body == []
+    assert coalescer.run(KEY, lambda: UpstreamResult(200, [])).body == []

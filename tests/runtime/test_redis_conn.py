@@ -9,14 +9,15 @@ from typing import Any
 
 import pytest
 import redis
-from limits import RateLimitItemPerMinute
-from limits.storage import storage_from_string
-from limits.strategies import MovingWindowRateLimiter
+from limits import parse_many
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
 from redis.sentinel import SentinelConnectionPool
 
 from app import redis_conn
+from app.catalog import BY_ID
+from app.guards.budget import FleetBudget, budget_plan
+from app.guards.ratelimit import RateGate
 from config.settings import Secret, Settings
 from tests.support.redis_servers import redis_cluster, redis_sentinel
 
@@ -104,26 +105,24 @@ def test_keys_carry_the_prefix_and_a_hash_tag_on_cluster() -> None:
     assert redis_conn.key(cluster, "lock", "abc") == "{agw:}lock:abc"
 
 
-@pytest.mark.parametrize("url, uri, extra", [
-    ("redis://:pw@h:6379/2", "redis://:pw@h:6379/2", {}),
-    ("rediss://h:6380/0", "rediss://h:6380/0", {}),
-    ("unix:///run/redis.sock?db=1", "redis+unix:///run/redis.sock?db=1", {}),
-    ("redis+sentinel://:pw@s1:26379,s2:26379/mymaster/3",
-     "redis+sentinel://:pw@s1:26379,s2:26379/mymaster", {"db": 3}),
-    ("redis+cluster://n1:7000,n2:7001", "redis+cluster://n1:7000,n2:7001", {}),
-], ids=["redis", "rediss", "unix", "sentinel", "cluster"])
-def test_limiter_storage_uri(url: str, uri: str, extra: dict[str, Any]) -> None:
-    got_uri, options = redis_conn.limiter_storage(settings_for(url))
-    assert got_uri == uri
-    assert options == {"socket_connect_timeout": 0.5, "socket_timeout": 1.0, **extra}
+def _gate_allows_one_per_minute(settings: Any, client: Any) -> list[bool]:
+    """The per-caller gate (limit + budget token in one script) on this deployment."""
+    budget = FleetBudget(settings, client, budget_plan(settings))
+    gate = RateGate(settings, client, budget)
+    item = parse_many("1/minute")
+    caller = f"sub:agwtest-{uuid.uuid4().hex}"
+    bucket = budget.bucket_for(BY_ID["get_roles"])
+    verdicts = [gate.check(caller, "reads", item, bucket) for _ in range(2)]
+    assert gate.breaker.closed  # answered by Redis, not by the in-memory fallback
+    return [v.allowed for v in verdicts]
 
 
-def test_limiter_storage_on_the_real_redis(redis_url: str) -> None:
-    uri, options = redis_conn.limiter_storage(settings_for(redis_url))
-    limiter = MovingWindowRateLimiter(storage_from_string(uri, **options))
-    item, name = RateLimitItemPerMinute(2), f"agwtest-{uuid.uuid4().hex}"
-    assert [limiter.hit(item, name) for _ in range(3)] == [True, True, False]
-    limiter.clear(item, name)
+def test_the_rate_gate_on_the_real_redis(redis_url: str) -> None:
+    settings = settings_for(redis_url, prefix=f"agwtest:{uuid.uuid4().hex[:8]}:")
+    client = redis_conn.connect(settings)
+    assert _gate_allows_one_per_minute(settings, client) == [True, False]
+    for key in client.scan_iter(settings.redis_key_prefix + "*"):
+        client.delete(key)
 
 
 # A script touching two keys: on a cluster it only runs when both share a slot.
@@ -160,10 +159,8 @@ def test_real_cluster_set_get_lock_and_multi_key_script() -> None:
         with pytest.raises((redis.RedisError, RedisClusterException), match="(?i)slot"):
             script(keys=plain, args=[b"v"])
 
-        uri, options = redis_conn.limiter_storage(settings)
-        limiter = MovingWindowRateLimiter(storage_from_string(uri, **options))
-        item = RateLimitItemPerMinute(1)
-        assert limiter.hit(item, "caller") and not limiter.hit(item, "caller")
+        # The gate's script touches the limit's key and the budget's: one slot.
+        assert _gate_allows_one_per_minute(settings, client) == [True, False]
 
 
 def test_real_sentinel_finds_the_master() -> None:
@@ -175,7 +172,4 @@ def test_real_sentinel_finds_the_master() -> None:
         assert direct.get("agwtest:sentinel") == b"yes"
         direct.close()
 
-        uri, options = redis_conn.limiter_storage(settings)
-        limiter = MovingWindowRateLimiter(storage_from_string(uri, **options))
-        item = RateLimitItemPerMinute(1)
-        assert limiter.hit(item, "caller") and not limiter.hit(item, "caller")
+        assert _gate_allows_one_per_minute(settings, client) == [True, False]
