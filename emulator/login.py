@@ -25,6 +25,11 @@ SESSION_LIFETIME = 8 * 3600
 BROWSER_TOKEN_LIFETIME = 7200  # Auth0's default "Token Expiration For Browser Flows"
 ID_TOKEN_LIFETIME = 36000  # Auth0's default ID token expiration
 PKCE_METHODS = ("S256", "plain")  # what discovery advertises (RFC 7636 §4.2)
+# The acr Auth0 reports after multi-factor authentication (and that an application asks
+# for with acr_values to require it).
+MFA_ACR = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+PASSWORD_ONLY = ("pwd",)
+WITH_MFA = ("pwd", "mfa")
 
 
 class GrantError(Exception):
@@ -81,6 +86,19 @@ class AuthorizationRequest:
     audience: str | None
     code_challenge: str
     code_challenge_method: str
+    # OIDC Core §3.1.2.1 / RFC 9470: what the application asks of the login.
+    acr_values: tuple[str, ...] = ()
+    max_age: int | None = None
+
+    @property
+    def wants_mfa(self) -> bool:
+        return MFA_ACR in self.acr_values
+
+    def satisfied_by(self, auth_time: int, amr: tuple[str, ...], now: float) -> bool:
+        """Whether an existing session may answer without a new login."""
+        if self.max_age is not None and now - auth_time > self.max_age:
+            return False
+        return not self.wants_mfa or "mfa" in amr
 
 
 @dataclass(frozen=True)
@@ -92,6 +110,7 @@ class CodeGrant:
     session_id: str
     auth_time: int
     expires_at: float
+    amr: tuple[str, ...] = PASSWORD_ONLY  # how the user authenticated
 
 
 def verify_pkce(verifier: str, challenge: str, method: str) -> bool:
@@ -116,7 +135,8 @@ class LoginState:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[str, tuple[AuthorizationRequest, float]] = {}
-        self._sessions: dict[str, tuple[str, int, float]] = {}  # sid -> user, auth_time, exp
+        # sid -> user, auth_time, amr, exp
+        self._sessions: dict[str, tuple[str, int, tuple[str, ...], float]] = {}
         self._codes: dict[str, CodeGrant] = {}
 
     # -- the login page -----------------------------------------------------------
@@ -138,21 +158,21 @@ class LoginState:
 
     # -- sessions -----------------------------------------------------------------
 
-    def start_session(self, user_id: str) -> str:
+    def start_session(self, user_id: str, amr: tuple[str, ...] = PASSWORD_ONLY) -> str:
         session_id = secrets.token_urlsafe(32)
         with self._lock:
-            self._sessions[session_id] = (user_id, int(time.time()),
+            self._sessions[session_id] = (user_id, int(time.time()), tuple(amr),
                                           time.monotonic() + SESSION_LIFETIME)
         return session_id
 
-    def session(self, session_id: str | None) -> tuple[str, int] | None:
-        """(user_id, auth_time) of a live session."""
+    def session(self, session_id: str | None) -> tuple[str, int, tuple[str, ...]] | None:
+        """(user_id, auth_time, amr) of a live session."""
         if not session_id:
             return None
         with self._lock:
             self._expire()
             found = self._sessions.get(session_id)
-        return (found[0], found[1]) if found else None
+        return (found[0], found[1], found[2]) if found else None
 
     def end_session(self, session_id: str | None) -> None:
         if session_id:
@@ -162,11 +182,11 @@ class LoginState:
     # -- codes --------------------------------------------------------------------
 
     def issue_code(self, request: AuthorizationRequest, user_id: str, session_id: str,
-                   auth_time: int) -> str:
+                   auth_time: int, amr: tuple[str, ...] = PASSWORD_ONLY) -> str:
         code = secrets.token_urlsafe(32)
         with self._lock:
             self._codes[code] = CodeGrant(request, user_id, session_id, auth_time,
-                                          time.monotonic() + CODE_LIFETIME)
+                                          time.monotonic() + CODE_LIFETIME, tuple(amr))
         return code
 
     def redeem_code(self, code: str, *, client_id: str, redirect_uri: str | None,

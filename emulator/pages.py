@@ -45,6 +45,11 @@ LOGIN = """<!doctype html>
 <p class="sub">Auth0 tenant emulator – pick a demo user (no password: loopback only).</p>
 <form method="post" action="{{ action }}">
 <input type="hidden" name="transaction" value="{{ transaction }}">
+{% if wants_mfa or max_age is not none %}<p class="note" role="status">The application asks
+for a fresh login{% if wants_mfa %} with a second factor{% endif %}.</p>{% endif %}
+<label class="mfa"><input type="checkbox" name="mfa" value="1"
+{%- if wants_mfa %} checked{% endif %}> Confirm with a second factor
+(simulated MFA: the token says <code>amr: ["pwd", "mfa"]</code>)</label>
 {% for user in users %}
 <button class="user" type="submit" name="user" value="{{ user.alias }}">
   <span class="avatar" aria-hidden="true">{{ user.initials }}</span>

@@ -49,6 +49,11 @@ class Tenant:
     gateway_api_name = GATEWAY_API_NAME
     roles_claim = CLAIM_NAMESPACE + "roles"
     department_claim = CLAIM_NAMESPACE + "department"
+    # When and how the user logged in: what the gateway's post-login Action copies into
+    # access tokens (Auth0 puts auth_time/acr/amr into none by itself).
+    auth_time_claim = CLAIM_NAMESPACE + "auth_time"
+    acr_claim = CLAIM_NAMESPACE + "acr"
+    amr_claim = CLAIM_NAMESPACE + "amr"
     panel_client_id = "adminPanelSpaClient0000000000001"
 
     def __init__(self, *, token_lifetime: int = DEFAULT_TOKEN_LIFETIME) -> None:

@@ -21,7 +21,14 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from emulator import pages
 from emulator.context import tenant
-from emulator.login import PKCE_METHODS, AuthorizationRequest, SpaApplication, origin_of
+from emulator.login import (
+    PASSWORD_ONLY,
+    PKCE_METHODS,
+    WITH_MFA,
+    AuthorizationRequest,
+    SpaApplication,
+    origin_of,
+)
 from emulator.oidc import profile_claims
 from emulator.tenant import Tenant
 
@@ -70,6 +77,9 @@ def _validated(t: Tenant, args: dict[str, str], client: SpaApplication) -> Autho
     if method not in PKCE_METHODS:
         raise AuthorizeError("invalid_request",
                              f"Unsupported code_challenge_method: {method}")
+    max_age = args.get("max_age")
+    if max_age is not None and not (max_age.isdigit() and len(max_age) <= 9):
+        raise AuthorizeError("invalid_request", "Parameter 'max_age' must be a number")
     return AuthorizationRequest(
         client_id=client.client_id,
         redirect_uri=args["redirect_uri"],
@@ -80,6 +90,8 @@ def _validated(t: Tenant, args: dict[str, str], client: SpaApplication) -> Autho
         audience=audience,
         code_challenge=challenge,
         code_challenge_method=method,
+        acr_values=tuple(args.get("acr_values", "").split()),
+        max_age=int(max_age) if max_age is not None else None,
     )
 
 
@@ -104,8 +116,8 @@ def _error_response(redirect_uri: str, response_mode: str, state: str | None,
 
 
 def _with_code(t: Tenant, auth: AuthorizationRequest, user_id: str, session_id: str,
-               auth_time: int) -> BaseResponse:
-    code = t.login.issue_code(auth, user_id, session_id, auth_time)
+               auth_time: int, amr: tuple[str, ...] = PASSWORD_ONLY) -> BaseResponse:
+    code = t.login.issue_code(auth, user_id, session_id, auth_time, amr)
     params = {"code": code}
     if auth.state is not None:
         params["state"] = auth.state
@@ -136,13 +148,18 @@ def authorize() -> ResponseReturnValue:
     session_id = request.cookies.get(SESSION_COOKIE)
     session = t.login.session(session_id)
     prompt = set(args.get("prompt", "").split())
+    # max_age and acr_values (step-up, RFC 9470): a session too old or without MFA needs
+    # a new login, as Auth0 asks for one.
+    usable = session is not None and session_id is not None and auth.satisfied_by(
+        session[1], session[2], time.time())
     if "none" in prompt:
-        if session is None or session_id is None:
+        if session is None or session_id is None or not usable:
             return _error_response(redirect_uri, response_mode, auth.state, "login_required",
                                    "Login required")
-        return _with_code(t, auth, session[0], session_id, session[1])
-    if session is not None and session_id is not None and "login" not in prompt:
-        return _with_code(t, auth, session[0], session_id, session[1])  # single sign-on
+        return _with_code(t, auth, session[0], session_id, session[1], session[2])
+    if session is not None and session_id is not None and usable and "login" not in prompt:
+        return _with_code(t, auth, session[0], session_id, session[1],
+                          session[2])  # single sign-on
     return _login_page(t, auth, client)
 
 
@@ -151,7 +168,8 @@ def _login_page(t: Tenant, auth: AuthorizationRequest, client: SpaApplication) -
         users = [_login_choice(t, alias, user_id) for alias, user_id in t.aliases.items()]
     return pages.page(pages.LOGIN, tenant_name=t.domain, app_name=client.name,
                       action=LOGIN_PATH, transaction=t.login.park(auth), users=users,
-                      audience=auth.audience, redirect_origin=origin_of(auth.redirect_uri))
+                      audience=auth.audience, redirect_origin=origin_of(auth.redirect_uri),
+                      wants_mfa=auth.wants_mfa, max_age=auth.max_age)
 
 
 def _login_choice(t: Tenant, alias: str, user_id: str) -> dict[str, Any]:
@@ -180,8 +198,10 @@ def login() -> ResponseReturnValue:
         user_id = t.user_id(request.form.get("user", ""))
     except KeyError:
         return _error_page("invalid_request", "Unknown user.")
-    session_id = t.login.start_session(user_id)
-    response = _with_code(t, auth, user_id, session_id, int(time.time()))
+    # The simulated second factor: a checkbox instead of an authenticator app.
+    amr = WITH_MFA if request.form.get("mfa") == "1" else PASSWORD_ONLY
+    session_id = t.login.start_session(user_id, amr)
+    response = _with_code(t, auth, user_id, session_id, int(time.time()), amr)
     response.set_cookie(SESSION_COOKIE, session_id, httponly=True, samesite="Lax", path="/")
     return response
 

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from emulator.errors import oauth_response
-from emulator.login import BROWSER_TOKEN_LIFETIME, GrantError, SpaApplication
+from emulator.login import BROWSER_TOKEN_LIFETIME, MFA_ACR, GrantError, SpaApplication
 from emulator.oidc import id_token
 from emulator.tenant import Tenant
 
@@ -41,8 +41,12 @@ def exchange(t: Tenant, client: SpaApplication, grant_type: str,
     # Like tenant.issue_user_token for that user; without an audience Auth0 issues
     # a token good for /userinfo only.
     audience = None if request.audience else t.issuer + "userinfo"
+    # As the gateway's post-login Action does: when and how the user logged in.
+    login: dict[str, Any] = {t.auth_time_claim: grant.auth_time, t.amr_claim: list(grant.amr)}
+    if "mfa" in grant.amr:
+        login[t.acr_claim] = MFA_ACR
     access_token = t.issue_user_token(grant.user_id, expires_in=BROWSER_TOKEN_LIFETIME,
-                                      audience=audience)
+                                      audience=audience, extra_claims=login)
     response = jsonify({
         "access_token": access_token,
         "id_token": id_token(t, grant),

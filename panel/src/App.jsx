@@ -5,10 +5,12 @@ import { useMemo, useState } from "react";
 
 import { useGateway } from "./api.js";
 import { AccessContext, accessFrom } from "./access.js";
+import Approvals from "./Approvals.jsx";
 import AuditTrail from "./AuditTrail.jsx";
 import { Loading, Problem, initials, useLoad } from "./components.jsx";
 import CreateUser from "./CreateUser.jsx";
 import { useRoute } from "./router.js";
+import { StepUpPrompt, useStepUp } from "./StepUp.jsx";
 import UserDetail from "./UserDetail.jsx";
 import UserSearch from "./UserSearch.jsx";
 
@@ -16,7 +18,10 @@ export default function App({ config }) {
   const { isLoading, isAuthenticated, error, loginWithRedirect } = useAuth0();
   const login = () => loginWithRedirect({ appState: { returnTo: window.location.hash } });
 
-  if (isLoading) return <main className="centered"><Loading what="Signing in" /></main>;
+  // Only the first sign-in: a step-up login (a popup) must keep the screen and its action.
+  if (isLoading && !isAuthenticated) {
+    return <main className="centered"><Loading what="Signing in" /></main>;
+  }
   if (!isAuthenticated) {
     return (
       <main className="centered">
@@ -37,7 +42,8 @@ export default function App({ config }) {
 
 function SignedIn({ config }) {
   const { user, logout } = useAuth0();
-  const api = useGateway(config);
+  const stepUp = useStepUp();
+  const api = useGateway(config, stepUp.request);
   const me = useLoad(() => api.get("/gateway/me"), [api]);
   const [showAll, setShowAll] = useState(false);
   const access = useMemo(() => accessFrom(me.data, showAll), [me.data, showAll]);
@@ -50,6 +56,7 @@ function SignedIn({ config }) {
   else if (screen === "users" && id) content = <UserDetail key={id} api={api} userId={id} />;
   else if (screen === "new-user") content = <CreateUser api={api} />;
   else if (screen === "audit") content = <AuditTrail api={api} />;
+  else if (screen === "approvals") content = <Approvals api={api} focus={id} />;
   else content = <UserSearch api={api} params={route.params} />;
 
   const roles = me.data?.roles || [];
@@ -58,7 +65,9 @@ function SignedIn({ config }) {
       <header className="top">
         <a className="brand" href="#/users">{config.title}</a>
         <nav aria-label="Main">
-          <a href="#/users" className={screen !== "audit" ? "active" : ""}>Users</a>
+          <a href="#/users" className={["audit", "approvals"].includes(screen) ? "" : "active"}>
+            Users</a>
+          <a href="#/approvals" className={screen === "approvals" ? "active" : ""}>Approvals</a>
           {access.has("audit:read") || showAll ? (
             <a href="#/audit" className={screen === "audit" ? "active" : ""}>Audit trail</a>
           ) : null}
@@ -76,6 +85,7 @@ function SignedIn({ config }) {
         </div>
       </header>
       <main className="content">{content}</main>
+      <StepUpPrompt stepUp={stepUp} />
       <footer className="bottom">
         <label className="muted small">
           <input type="checkbox" checked={showAll} data-testid="show-all"

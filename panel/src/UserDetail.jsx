@@ -53,6 +53,12 @@ export default function UserDetail({ api, userId }) {
     setActionError(null);
     try {
       const result = await work();
+      if (result && result.approval) {
+        // Held for four-eyes approval: nothing changed yet.
+        setNotice({ text: "Sent for approval: another administrator must approve it. Request",
+                    link: result.approval.id, href: `#/approvals/${result.approval.id}` });
+        return undefined;
+      }
       setNotice(typeof success === "function" ? success(result) : success);
       return result;
     } catch (error) {
@@ -158,7 +164,9 @@ export default function UserDetail({ api, userId }) {
       {notice ? (
         <div className="notice" role="status" data-testid="notice">
           {typeof notice === "string" ? notice : (
-            <>{notice.text} <code className="ticket">{notice.link}</code></>
+            <>{notice.text} {notice.href
+              ? <a href={notice.href}><code className="ticket">{notice.link}</code></a>
+              : <code className="ticket">{notice.link}</code>}</>
           )}
         </div>
       ) : null}

@@ -61,8 +61,14 @@ export async function callGateway(baseUrl, token, method, path, { query, body } 
     }
   }
   if (!response.ok) throw new GatewayError(problemFrom(response, data, text));
+  // 202: the gateway held the write for four-eyes approval (data is the approval).
+  if (response.status === 202 && data && data.links && data.state) return { approval: data };
   return data;
 }
+
+// RFC 9470: the operation needs a fresher or stronger login (acr_values, max_age).
+export const isStepUp = (error) => error instanceof GatewayError && error.problem.status === 401 &&
+  String(error.problem.type || "").endsWith("/insufficient-user-authentication");
 
 // Wraps SDK failures (login_required, consent_required, ...) as problems too.
 function authProblem(error) {
@@ -73,17 +79,26 @@ function authProblem(error) {
   });
 }
 
-export function useGateway(config) {
+// `stepUp(problem)`: resolves once the user logged in again as the problem asks (the
+// panel's step-up prompt), rejects when they decline; the call is then retried once.
+export function useGateway(config, stepUp) {
   const { getAccessTokenSilently } = useAuth0();
   const call = useCallback(async (method, path, options) => {
-    let token;
+    const token = async () => {
+      try {
+        return await getAccessTokenSilently();
+      } catch (error) {
+        throw authProblem(error);
+      }
+    };
     try {
-      token = await getAccessTokenSilently();
+      return await callGateway(config.gatewayUrl, await token(), method, path, options);
     } catch (error) {
-      throw authProblem(error);
+      if (!stepUp || !isStepUp(error)) throw error;
+      await stepUp(error.problem);
+      return callGateway(config.gatewayUrl, await token(), method, path, options);
     }
-    return callGateway(config.gatewayUrl, token, method, path, options);
-  }, [config.gatewayUrl, getAccessTokenSilently]);
+  }, [config.gatewayUrl, getAccessTokenSilently, stepUp]);
   return useMemo(() => ({
     call,
     get: (path, query) => call("GET", path, { query }),
