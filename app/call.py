@@ -69,6 +69,8 @@ class Call:
     principal: Principal
     request: ValidatedRequest
     fields: tuple[str, ...]  # the body's top-level field names
+    # The caller sent `Cache-Control: no-cache`: no answer from the read cache.
+    fresh: bool = False
     # Delegated scope: None when the caller may see every user.
     restriction: Restriction | None = None
     # The scope check added app_metadata to `fields=`: remove it from the answer.
@@ -82,6 +84,11 @@ class Call:
     # Four-eyes approvals: the request this call was held as, or executes, and who approved.
     approval_id: str | None = None
     approved_by: tuple[str, ...] = ()
+
+    @property
+    def fresh_reads(self) -> bool:
+        """Reads a check relies on before a write never come from the read cache."""
+        return self.fresh or self.operation.is_write
 
     @property
     def answered(self) -> bool:

@@ -39,3 +39,5 @@ SCOPE_VIOLATIONS = Counter("agw_scope_violations_total",
 COALESCED_READS = Counter("agw_coalesced_reads_total",
                           "Management API reads answered by an identical read already in "
                           "flight (no call of their own)", ["operation"])
+READ_CACHE = Counter("agw_read_cache_total", "Management read cache lookups (when on)",
+                     ["result"])  # result: hit|miss

@@ -399,6 +399,10 @@ SPECS: tuple[Spec, ...] = (
          "Override the plan's burst (0 = plan default).", group="Guardrails"),
     Spec("MGMT_BUDGET_WAIT_SECONDS", "mgmt_budget_wait_seconds", _float_between(0, 30), "1", "1",
          "Longest a request waits for the fleet budget before a 429.", group="Guardrails"),
+    Spec("MGMT_READ_CACHE_SECONDS", "mgmt_read_cache_seconds", _int_between(0, 60), "0", "5",
+         "Keep Management API read answers this long in Redis, encrypted (0 = off). Writes "
+         "through the gateway invalidate them; changes made elsewhere show after at most this "
+         "long; a caller's `Cache-Control: no-cache` reads fresh.", group="Guardrails"),
     Spec("MGMT_BUDGET_FALLBACK_PROCESSES", "mgmt_budget_fallback_processes",
          _int_between(1, 1024), "4", "8",
          "Gateway processes in the fleet (instances x workers): without Redis each process "
@@ -548,6 +552,7 @@ class Settings:
     mgmt_budget_burst: int = 0
     mgmt_budget_wait_seconds: float = 1.0
     mgmt_budget_fallback_processes: int = 4
+    mgmt_read_cache_seconds: int = 0
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_key_prefix: str = "agw:"
     rate_limits_enabled: bool = True

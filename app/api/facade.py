@@ -42,7 +42,7 @@ def handle(operation: Operation, path_params: dict[str, str]) -> Response:
         auth.authorize(operation, fields)  # authorize, field by field: 403/400
         stepup.check(operation, fields, principal)  # RFC 9470: a fresh MFA login, or 401
         validated = validator_for(operation).validate(path_params, request.args, body)
-        call = Call(operation, principal, validated, fields)
+        call = Call(operation, principal, validated, fields, fresh=_no_cache())
         scope.check(call)  # delegated scope: restrict q, or read and check the target
         escalation.check(call)  # self-actions, assignable roles, protected users
         approvals.hold(call, request.headers.get("X-Approval-Reason"))  # four eyes: 202
@@ -50,7 +50,8 @@ def handle(operation: Operation, path_params: dict[str, str]) -> Response:
             call.tier = upstream().tier_for(operation, fields)  # the start-up tier plan
             # The Management call; the fleet budget is taken on every attempt.
             result = upstream().send(operation, call.tier, validated.path,
-                                     validated.upstream_query(), validated.body)
+                                     validated.upstream_query(), validated.body,
+                                     fresh=call.fresh)
             call.status, call.response = result.status, result.body
         scope.filter_results(call)  # drop users outside the caller's scope
         call.response = filter_response(call.response)  # never an IdP token
@@ -75,6 +76,12 @@ def _json_body(operation: Operation) -> Any:
                       slug="invalid-request")
     # 415 for a non-JSON Content-Type, 400 for malformed JSON (werkzeug's own errors).
     return request.get_json()
+
+
+def _no_cache() -> bool:
+    """RFC 9111 §5.2.1.4: the caller wants an answer validated with the origin (Auth0)."""
+    directives = request.headers.get("Cache-Control", "").lower().replace(" ", "").split(",")
+    return "no-cache" in directives or "no-store" in directives
 
 
 def _response(status: int, body: Any) -> Response:

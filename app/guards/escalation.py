@@ -121,7 +121,8 @@ class RoleNames:
         names: dict[str, str] = {}
         for page in range(ROLE_MAX_PAGES):
             body = upstream().read(LIST_ROLES, {}, [("page", str(page)),
-                                                    ("per_page", str(ROLE_PAGE_SIZE))]).body
+                                                    ("per_page", str(ROLE_PAGE_SIZE))],
+                                   fresh=True).body
             roles = body.get("roles", []) if isinstance(body, dict) else body
             if not isinstance(roles, list):
                 break
@@ -162,7 +163,8 @@ def _held_role_names(target: str) -> set[str] | None:
     held: set[str] = set()
     for page in range(ROLE_MAX_PAGES):
         body = upstream().read(READ_USER_ROLES, {"id": target},
-                               [("page", str(page)), ("per_page", str(ROLE_PAGE_SIZE))]).body
+                               [("page", str(page)), ("per_page", str(ROLE_PAGE_SIZE))],
+                               fresh=True).body
         roles = body.get("roles", []) if isinstance(body, dict) else body
         if not isinstance(roles, list):
             return held

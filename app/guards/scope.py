@@ -286,7 +286,7 @@ def _check_target(call: Call, restriction: Restriction) -> None:
         query = call.request.upstream_query()
     else:
         query = [("fields", f"user_id,{SCOPE_ROOT}"), ("include_fields", "true")]
-    result = upstream().read(READ_USER, {"id": target}, query)
+    result = upstream().read(READ_USER, {"id": target}, query, fresh=call.fresh_reads)
     if not restriction.admits(result.body):
         call.out_of_scope = True
         raise user_not_found()

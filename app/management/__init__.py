@@ -15,6 +15,7 @@ from .. import redis_conn
 from .broker import TierStatus, TokenBroker
 from .client import Budget, ManagementClient
 from .dispatch import Upstream, upstream_path
+from .read_cache import ReadCache
 from .tiers import TierChoice, TierPlan, choose_tier, plan_tiers
 
 __all__ = ["TierChoice", "TierPlan", "TierStatus", "TokenBroker", "Upstream", "broker",
@@ -31,7 +32,9 @@ def init_app(app: Flask, settings: Settings, budget: Budget | None = None) -> Up
     app.extensions[BROKER_EXTENSION] = tokens
     # One pooled session per process for every call to Auth0 (tokens and Management API).
     client = ManagementClient(settings, tokens, session=tokens.session, budget=budget)
-    found = app.extensions[UPSTREAM_EXTENSION] = Upstream(client, plan)
+    cache = (ReadCache(settings, redis_conn.redis_client(app))
+             if settings.mgmt_read_cache_seconds > 0 else None)
+    found = app.extensions[UPSTREAM_EXTENSION] = Upstream(client, plan, cache)
     return found
 
 

@@ -20,6 +20,7 @@ from config.settings import TierConfig
 from .. import metrics
 from ..catalog import Operation
 from .client import ManagementClient, UpstreamResult
+from .read_cache import ReadCache
 from .tiers import TierPlan
 
 
@@ -70,25 +71,56 @@ class Coalescer:
 
 
 class Upstream:
-    def __init__(self, client: ManagementClient, plan: TierPlan) -> None:
+    def __init__(self, client: ManagementClient, plan: TierPlan,
+                 cache: ReadCache | None = None) -> None:
         self.client = client
         self.plan = plan
         self.reads = Coalescer()
+        self.cache = cache  # MGMT_READ_CACHE_SECONDS > 0
 
     def tier_for(self, operation: Operation, body_fields: Iterable[str] = ()) -> TierConfig:
         return self.plan.tier_for(operation, body_fields)
 
     def send(self, operation: Operation, tier: TierConfig, path_params: dict[str, str],
-             query: list[tuple[str, str]], body: dict[str, Any] | None) -> UpstreamResult:
+             query: list[tuple[str, str]], body: dict[str, Any] | None, *,
+             fresh: bool = False) -> UpstreamResult:
+        """One Management call. Reads may be shared with an identical one in flight, and
+        served from the read cache unless `fresh`; writes invalidate the cache."""
         path = upstream_path(operation, path_params)
+        user = path_params.get(operation.target_user) if operation.target_user else None
         if operation.is_write:
-            return self.client.call(operation, tier, path, query, body)
+            try:
+                return self.client.call(operation, tier, path, query, body)
+            finally:
+                if self.cache is not None:  # also after a failure: it may have applied
+                    self.cache.invalidate(user or _body_user(operation, body))
         key: ReadKey = (operation.operation_id, tier.name, path, tuple(query))
-        return self.reads.run(key, lambda: self.client.call(operation, tier, path, query, None))
+        if self.cache is None:
+            return self.reads.run(key, lambda: self.client.call(operation, tier, path, query,
+                                                                None))
+        cached, generation = (None, -1) if fresh else self.cache.lookup(key, user)
+        if cached is not None:
+            return cached
+        if fresh:
+            generation = self.cache.lookup(key, user)[1]  # a fresh answer refills the entry
+        result = self.reads.run(key, lambda: self.client.call(operation, tier, path, query,
+                                                              None))
+        self.cache.store(key, generation, result)
+        return result
 
     def read(self, operation: Operation, path_params: dict[str, str],
-             query: list[tuple[str, str]] | None = None) -> UpstreamResult:
+             query: list[tuple[str, str]] | None = None, *, fresh: bool = False
+             ) -> UpstreamResult:
         """A GET through the operation's tier, the budget and the client's error mapping (a
         missing user raises the same 404 Problem the facade would return)."""
         assert not operation.is_write
-        return self.send(operation, self.tier_for(operation), path_params, query or [], None)
+        return self.send(operation, self.tier_for(operation), path_params, query or [], None,
+                         fresh=fresh)
+
+
+def _body_user(operation: Operation, body: dict[str, Any] | None) -> str | None:
+    """The user a write names in its body (password tickets, verification emails)."""
+    if operation.target_user is None or not isinstance(body, dict):
+        return None
+    value = body.get(operation.target_user)
+    return value if isinstance(value, str) else None
