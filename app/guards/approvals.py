@@ -52,7 +52,7 @@ from ..redis_conn import key as redis_key
 from ..redis_conn import redis_client
 from ..schemas.requests import validator_for
 from ..state import policy, policy_section
-from . import escalation, scope
+from . import escalation, scope, stepup
 
 log = logging.getLogger("admin_gateway.approvals")
 
@@ -460,6 +460,8 @@ def decide_request(approval_id: str, approver: Principal, decision: str,
             raise _refuse(approval_id, target, 403, "approval-on-self",
                           "This request acts on your own account; another approver must "
                           "decide it.", decision)
+        if decision == "approve":
+            _approver_steps_up(record, approver)
         decisions = list(record.get("decisions", []))
         if any(d["by"] == approver.subject for d in decisions):
             raise _refuse(approval_id, target, 409, "approval-decided",
@@ -482,6 +484,18 @@ def decide_request(approval_id: str, approver: Principal, decision: str,
     if record["state"] != "executing":
         return swapped, None
     return execute(swapped)
+
+
+def _approver_steps_up(record: dict[str, Any], approver: Principal) -> None:
+    """Approving takes the login the operation itself needs (`[step_up]`): the second
+    person's approval is worth no less than the first person's request."""
+    try:
+        stepup.check(BY_ID[record["operation_id"]], record.get("fields", []), approver)
+    except Problem as challenge:
+        audit.record_approval("approve", record["id"], record.get("target"), 401,
+                              "insufficient-user-authentication", challenge.description,
+                              record["requester"]["subject"])
+        raise
 
 
 def execute(stored: Stored) -> tuple[Stored, Problem | None]:

@@ -9,8 +9,8 @@
 // Scenario: carol (password-only login) deletes Dave: the gateway asks for a fresh MFA
 // login; the panel's prompt opens the emulator's login in a popup, carol confirms with the
 // simulated second factor, the panel retries and the delete is held for approval. Her own
-// queue shows it pending, without an Approve button. bob approves it with a reason: the
-// request is executed (HTTP 204) and Dave is gone.
+// queue shows it pending, without an Approve button. bob approves it with a reason, after
+// his own MFA step-up: the request is executed (HTTP 204) and Dave is gone.
 
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -130,6 +130,15 @@ async function approverApproves(page) {
   await card.getByRole("textbox", { name: "Reason for your decision" }).fill(REASON);
   await shot(page, "14-approval-queue");
   await card.getByRole("button", { name: "Approve" }).click();
+  // Approving a step-up operation takes the same fresh MFA login as asking for it.
+  const prompt = page.getByTestId("step-up");
+  await prompt.waitFor();
+  check("approver: approving asks for a second factor too", /second factor/.test(await prompt.innerText()));
+  const popupOpened = page.waitForEvent("popup");
+  await prompt.getByRole("button", { name: "Verify with a second factor" }).click();
+  const popup = await popupOpened;
+  await popup.locator('button[value="bob"]').click();
+  await prompt.waitFor({ state: "detached" });
   await page.getByRole("button", { name: "Decided" }).click();
   const decided = page.locator(`[data-approval-id="${approvalId}"][data-state="executed"]`);
   await decided.waitFor();

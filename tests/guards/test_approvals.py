@@ -247,3 +247,38 @@ def test_concurrent_approvals_across_two_gunicorn_servers_execute_once(
     deletes = [r for r in tenant.request_log
                if r.method == "DELETE" and dave in unquote(r.raw_path)]
     assert len(deletes) == 1 and dave not in tenant.users
+
+
+def test_approving_a_step_up_operation_takes_a_fresh_mfa_login(
+        make_guard_stack: Callable[..., Stack], tmp_path: Path) -> None:
+    mfa = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
+    ns = "https://admin-gateway.example.com/"
+    stack = make_guard_stack(POLICY_FILE=str(policy_with(tmp_path, APPROVALS + f"""
+[step_up]
+operations = ["delete_users_by_id"]
+acr_values = ["{mfa}"]
+""")))
+    dave = stack.user("dave")
+    fresh = {ns + "auth_time": int(time.time()), ns + "acr": mfa}
+    held = call_with(stack, token_for(stack, "carol", **fresh), "DELETE", f"/api/v2/users/{dave}")
+    assert held.status_code == 202, held.text
+    approval_id = held.json()["id"]
+    challenged = _decide(stack, _approver(stack), approval_id)
+    assert challenged.status_code == 401, challenged.text
+    assert "insufficient_user_authentication" in challenged.headers["WWW-Authenticate"]
+    assert dave in stack.tenant.users
+    # Rejecting changes nothing and needs no step-up; approving with MFA executes.
+    approver = token_for(stack, "bob", permissions=APPROVER_PERMISSIONS, **fresh)
+    approved = _decide(stack, approver, approval_id)
+    assert approved.status_code == 200 and approved.json()["state"] == "executed"
+    assert dave not in stack.tenant.users
+
+
+def test_without_redis_nothing_is_held_and_nothing_is_sent(
+        make_guard_stack: Callable[..., Stack], policy_file: Path, private_redis: Any) -> None:
+    stack = make_guard_stack(POLICY_FILE=str(policy_file), REDIS_URL=private_redis.url)
+    dave = stack.user("dave")
+    private_redis.stop()
+    refused = stack.call("carol", "DELETE", f"/api/v2/users/{dave}")
+    assert refused.status_code == 503 and _type(refused) == "approvals-unavailable"
+    assert dave in stack.tenant.users and not _upstream(stack, "DELETE", dave)

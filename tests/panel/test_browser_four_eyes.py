@@ -94,6 +94,7 @@ def test_step_up_and_approval_in_a_real_browser(node: str, chromium: str,
     assert trail == [
         ("delete_users_by_id", "denied", carol, "insufficient-user-authentication"),
         ("delete_users_by_id", "held", carol, None),
+        ("gateway_approval", "denied", bob, "insufficient-user-authentication"),
         ("gateway_approval", "allowed", bob, None),
         ("delete_users_by_id", "allowed", carol, None),
     ]
