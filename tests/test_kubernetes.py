@@ -226,6 +226,8 @@ def _environ(objects: tuple[Obj, ...]) -> dict[str, str]:
     fernet = base64.urlsafe_b64encode(b"k" * 32).decode()
     environ = dict(_config(objects))
     for entry in _env_entries(objects):
+        if entry.get("valueFrom", {}).get("secretKeyRef", {}).get("optional"):
+            continue  # an optional key may be absent from the Secret: the variable unset
         if "valueFrom" in entry:
             environ[entry["name"]] = fernet if entry["name"] == "TOKEN_CACHE_KEY" else "dummy"
         else:  # Kubernetes' $(VAR) expansion from variables defined earlier
