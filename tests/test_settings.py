@@ -66,6 +66,7 @@ BAD = [
     ("MGMT_BUDGET_RATE", "-3", "MGMT_BUDGET_RATE must be between 0 and 10000"),
     ("MGMT_BUDGET_BURST", "lots", "MGMT_BUDGET_BURST must be a whole number"),
     ("MGMT_BUDGET_WAIT_SECONDS", "60", "MGMT_BUDGET_WAIT_SECONDS must be between 0 and 30"),
+    ("MGMT_READ_CACHE_SECONDS", "61", "MGMT_READ_CACHE_SECONDS must be between 0 and 60"),
     ("MGMT_BUDGET_FALLBACK_PROCESSES", "0",
      "MGMT_BUDGET_FALLBACK_PROCESSES must be between 1 and 1024"),
     ("REDIS_URL", "localhost:6379", "REDIS_URL must start with redis://"),
