@@ -48,12 +48,12 @@ def handle(operation: Operation, path_params: dict[str, str]) -> Response:
         approvals.hold(call, request.headers.get("X-Approval-Reason"))  # four eyes: 202
         if not call.answered:  # (the scope check's read may already be the answer)
             call.tier = upstream().tier_for(operation, fields)  # the start-up tier plan
-            # The Management call; the fleet budget is taken on every attempt.
+            # The Management call (the budget per attempt; identical reads shared).
             result = upstream().send(operation, call.tier, validated.path,
                                      validated.upstream_query(), validated.body,
                                      fresh=call.fresh)
             call.status, call.response = result.status, result.body
-        scope.filter_results(call)  # drop users outside the caller's scope
+        scope.filter_results(call)  # lookups filtered; a search leak is a 502 tripwire
         call.response = filter_response(call.response)  # never an IdP token
     except HTTPException as refused:  # audit: every write, and refusals of reads
         audit.record_call(operation, principal, body, call, refused.code or 500, refused)
