@@ -1,33 +1,9 @@
-"""Delegated scope: which users a caller may see and change, declared in the policy.
+"""Delegated scope: which users a caller may see and change, declared in the policy's
+`[scope]` and `[[scope.rules]]` (roles or an attribute → an `app_metadata` field that must
+equal the caller's department or org_id). It fails closed; what each operation checks is
+the catalog's `scope_check`; every search `q` is resent as the gateway read it.
 
-Like the Delegated Administration Extension's filter and access hooks, but as
-data in `config/policy.toml`:
-
-    [scope]
-    unrestricted_permission = "users:scope:all"   # holders see every user
-
-    [[scope.rules]]                 # helpdesk roles: own department only
-    roles = ["Support Reader", "Support Editor"]
-    user_field = "app_metadata.department"
-    equals = "department"           # the caller's attribute (department | org_id)
-
-    [[scope.rules]]                 # callers from an Organization: its members only
-    when_present = true
-    user_field = "app_metadata.org_id"
-    equals = "org_id"
-
-Every rule that applies to a caller must hold (AND). A rule that applies but
-whose attribute the caller's token lacks denies everything: a missing claim
-must never widen what a caller sees.
-
-What each operation checks is the catalog's `scope_check` (docs/guardrails.md):
-searches get the rule clauses ANDed onto `q` and their answers checked again,
-single-user operations read the target first and answer Auth0's own 404 for
-users outside scope, writes may not move a user out of scope nor create one
-outside it.
-
-Only `app_metadata` keys may scope: `user_metadata` is writable by users
-themselves, so a user could move themselves into anyone's scope.
+Design: docs/guardrails.md, "Delegated scope"; the policy keys: README.md.
 """
 
 from __future__ import annotations
@@ -232,7 +208,8 @@ def _canonical_search(call: Call, restriction: Restriction | None) -> None:
     as required top-level clauses."""
     q = call.request.query.get("q")
     text = q if isinstance(q, str) else None
-    if restriction is None and (text is None or not text.strip()):
+    # Only an absent or ASCII-blank q passes as is (Unicode blanks are parsed and refused).
+    if restriction is None and (text is None or not text.strip(" \t")):
         return
     try:
         if restriction is None:
