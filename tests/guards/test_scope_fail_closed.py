@@ -303,3 +303,13 @@ def test_protected_role_beyond_the_first_page_is_found(gstack: Stack) -> None:
         response = gstack.call("bob", method, path, json=body)
         assert response.status_code == 403, (path, response.text)
         assert response.json()["type"].endswith("/protected-user")
+
+
+@pytest.mark.parametrize("q", ["\u3000", "\u00a0\u2003", "\x1c"], ids=["ideographic", "nbsp-em",
+                                                                       "file-separator"])
+def test_unicode_blank_q_is_parsed_for_everyone(gstack: Stack, q: str) -> None:
+    """A q Python calls blank but Lucene reads as a query is refused, never passed on."""
+    response = gstack.call("carol", "GET", "/api/v2/users", params={"q": q})
+    assert response.status_code == 400, response.text
+    assert response.json()["type"].endswith("/query-refused")
+    assert gstack.upstream() == []
