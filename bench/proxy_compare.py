@@ -25,6 +25,9 @@ with the same RSA key (RS256, iss, aud, exp, `permissions: ["users:read",
 "users:scope:all"]`), a
 small pool of distinct ones sent round robin. `--rounds N` repeats the cells
 N times, alternating the order of the targets, and adds a table of medians;
+`--distinct-reads N` reads N user ids in turn instead of one, so that the
+gateway's coalescing of identical reads in flight never applies (the gateway's
+Management calls per request, from its /metrics, are in the table);
 `--redis-commands N` counts, with MONITOR, the Redis commands a warm gateway
 read sends (commands run inside scripts excluded). Everything started is
 stopped, and the Redis keys written (a unique prefix) deleted, on the way out.
@@ -557,6 +560,20 @@ def count_redis_commands(url: str, tokens: list[str], requests_: int) -> tuple[f
     return sum(seen.values()) / requests_, dict(sorted(seen.items()))
 
 
+def gateway_counters(url: str) -> dict[str, float]:
+    """Sums over every worker of the gateway's request, Management-call and coalesced-read
+    counters, from its /metrics."""
+    wanted = {"agw_requests_total": "requests", "agw_upstream_calls_total": "upstream",
+              "agw_coalesced_reads_total": "coalesced"}
+    totals = dict.fromkeys(wanted.values(), 0.0)
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            name = line.split("{", 1)[0].split(" ", 1)[0]
+            if name in wanted:
+                totals[wanted[name]] += float(line.rsplit(" ", 1)[1])
+    return totals
+
+
 def app_import_roots(log: Path) -> dict[str, int]:
     """Where the gateway's workers imported the `app` package from, read from the
     PYTHONVERBOSE=1 trace in its log: directory -> modules loaded from it."""
@@ -585,14 +602,31 @@ class Cell:
     cpu_ms: float = 0.0  # CPU time of the target's processes per request (user + system)
     redis_cpu_ms: float = 0.0  # redis-server's CPU per request
     round: int = 1
+    # The gateway's Management calls per request (its /metrics): below 1 when identical
+    # reads in flight were coalesced into one call (every request here reads one user).
+    upstream_per_request: float | None = None
 
 
 WRK_SCRIPT = """
 local tokens = {%s}
+local distinct = %d
 local n = 0
+local next_id = 0
+setup = function(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+init = function(args)
+  -- each wrk thread starts half a ring of user ids apart: no read in flight twice
+  n = (id or 0) * math.floor(distinct / 2)
+end
 request = function()
   n = n + 1
-  return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. tokens[(n %% #tokens) + 1]})
+  local path = nil
+  if distinct > 0 then
+    path = string.format("/api/v2/users/auth0%%%%7Cbench%%019d", n %% distinct)
+  end
+  return wrk.format("GET", path, {["Authorization"] = "Bearer " .. tokens[(n %% #tokens) + 1]})
 end
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -619,9 +653,14 @@ def run_wrk(url: str, tokens: list[str], concurrency: int, seconds: float, scrip
 
 
 def run_python_load(url: str, tokens: list[str], concurrency: int, seconds: float,
-                    target: str) -> Cell:
+                    target: str, distinct: int = 0) -> Cell:
     """Keep-alive HTTP/1.1 connections, one thread each (slower than wrk: fallback only)."""
     parsed = urllib.parse.urlsplit(url)
+
+    def path(n: int) -> str:
+        return (f"/api/v2/users/auth0%7Cbench{n % distinct:019d}" if distinct
+                else parsed.path)
+
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors = [0] * concurrency
     start_gate = threading.Barrier(concurrency + 1)
@@ -629,14 +668,14 @@ def run_python_load(url: str, tokens: list[str], concurrency: int, seconds: floa
 
     def worker(index: int) -> None:
         conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=5)
-        mine, n = latencies[index], index
+        mine, n = latencies[index], index * max(1, distinct // concurrency)
         start_gate.wait()
         while time.perf_counter() < deadline[0]:
             n += 1
             headers = {"Authorization": "Bearer " + tokens[n % len(tokens)]}
             began = time.perf_counter()
             try:
-                conn.request("GET", parsed.path, headers=headers)
+                conn.request("GET", path(n), headers=headers)
                 response = conn.getresponse()
                 response.read()
                 if response.status != 200:
@@ -686,12 +725,13 @@ def check_answers(url: str, token: str, target: str) -> None:
 
 def table(cells: list[Cell]) -> str:
     lines = ["| round | target | concurrency | req/s | avg ms | p50 ms | p99 ms | CPU ms/req | "
-             "Redis CPU ms/req | requests | errors |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "Redis CPU ms/req | upstream calls/req | requests | errors |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cells:
-        lines.append(f"| {c.round} | {c.target} | {c.concurrency} | {c.rps:,.0f} | "
+        upstream = "—" if c.upstream_per_request is None else f"{c.upstream_per_request:.3f}"
+        lines.append(f"| {c.round or 'median'} | {c.target} | {c.concurrency} | {c.rps:,.0f} | "
                      f"{c.avg_ms:.2f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.cpu_ms:.2f} | "
-                     f"{c.redis_cpu_ms:.2f} | {c.requests:,} | {c.errors} |")
+                     f"{c.redis_cpu_ms:.2f} | {upstream} | {c.requests:,} | {c.errors} |")
     return "\n".join(lines)
 
 
@@ -705,9 +745,11 @@ def medians(cells: list[Cell]) -> list[Cell]:
         def med(attr: str, group: list[Cell] = group) -> float:
             return float(statistics.median(getattr(c, attr) for c in group))
 
+        ups = [c.upstream_per_request for c in group if c.upstream_per_request is not None]
         out.append(Cell(target, conc, sum(c.requests for c in group), med("rps"), med("avg_ms"),
                         med("p50_ms"), med("p99_ms"), sum(c.errors for c in group),
-                        med("cpu_ms"), med("redis_cpu_ms"), round=0))
+                        med("cpu_ms"), med("redis_cpu_ms"), round=0,
+                        upstream_per_request=statistics.median(ups) if ups else None))
     return out
 
 
@@ -860,6 +902,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1,
                         help="measure every cell this many times, alternating the order of "
                              "the targets each round; prints medians too")
+    parser.add_argument("--distinct-reads", type=int, default=0, metavar="N",
+                        help="read N different user ids in turn (nginx answers the same body "
+                             "for each) instead of one: no two identical reads are in flight, "
+                             "so the gateway's read coalescing never applies")
     parser.add_argument("--plain-upstream", action="store_true",
                         help="serve the upstream over loopback HTTP (the old setup) instead of "
                              "HTTPS with a CA made here")
@@ -997,7 +1043,8 @@ def main() -> int:
             return 0
 
         script = tmp / "tokens.lua"
-        script.write_text(WRK_SCRIPT % ", ".join(f'"{t}"' for t in tokens))
+        script.write_text(WRK_SCRIPT % (", ".join(f'"{t}"' for t in tokens),
+                                        args.distinct_reads))
         transport = ("HTTPS (nginx TLS, RSA-2048 certificate from a CA made here; every proxy "
                      "verifies it: the gateway via AUTH0_CA_BUNDLE, lean/naive via verify=)"
                      if upstream.ca_file else "loopback HTTP")
@@ -1008,6 +1055,8 @@ def main() -> int:
                   + f", {args.duration:g} s per cell after {args.warmup:g} s warm-up, "
                   f"{args.rounds} round(s), target order alternating; "
                   f"{len(tokens)} caller tokens round robin"
+                  + (f", {args.distinct_reads:,} distinct user ids read in turn (no coalescing)"
+                     if args.distinct_reads else ", every request reads the same user")
                   + (f" with role {args.caller_role!r}" if args.caller_role else "")
                   + "; LOG_LEVEL=WARNING everywhere; "
                   f"{os.cpu_count()} CPUs shared by all; Python {platform.python_version()}; "
@@ -1034,24 +1083,36 @@ def main() -> int:
                                 conc: int = conc) -> Cell:
                         if loadgen == "wrk":
                             return run_wrk(url, tokens, conc, seconds, script, name)
-                        return run_python_load(url, tokens, conc, seconds, name)
+                        return run_python_load(url, tokens, conc, seconds, name,
+                                               args.distinct_reads)
 
                     if args.warmup > 0:
                         measure(args.warmup)
                     pids = server_pids(servers[name])
+                    counters = (gateway_counters(servers[name].url) if name == "gateway"
+                                else None)
                     cpu_before, redis_before = cpu_seconds(pids), cpu_seconds(redis_pids)
                     load_before = os.getloadavg()[0]
                     cell = measure(args.duration)
                     cpu = cpu_seconds(pids) - cpu_before
                     redis_cpu = cpu_seconds(redis_pids) - redis_before
                     per = 1000 / cell.requests if cell.requests else 0.0
+                    calls: float | None = None
+                    if counters is not None:
+                        after = gateway_counters(servers[name].url)
+                        served = after["requests"] - counters["requests"]
+                        if served:
+                            calls = (after["upstream"] - counters["upstream"]) / served
                     cell = dataclasses.replace(cell, cpu_ms=cpu * per,
-                                               redis_cpu_ms=redis_cpu * per, round=round_no)
+                                               redis_cpu_ms=redis_cpu * per, round=round_no,
+                                               upstream_per_request=calls)
                     cells.append(cell)
                     print(f"  round {round_no} {name:8} c={conc:<3} {cell.rps:9,.0f} req/s  avg "
                           f"{cell.avg_ms:6.2f} ms  p99 {cell.p99_ms:6.2f} ms  CPU "
                           f"{cell.cpu_ms:5.2f} (Redis {cell.redis_cpu_ms:4.2f}) ms/req  errors "
-                          f"{cell.errors}  load {load_before:.1f}", flush=True)
+                          f"{cell.errors}  load {load_before:.1f}"
+                          + (f"  upstream calls/req {calls:.3f}" if calls is not None
+                             else ""), flush=True)
         print()
         print(header)
         print()

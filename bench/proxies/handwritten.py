@@ -5,7 +5,9 @@ cached by `kid`) verifying RS256, `iss`, `aud`, `exp` and `sub`; the
 `permissions` claim must hold `users:read`; one client-credentials Management
 token per process, fetched once and reused until shortly before it expires.
 No rate limits, no budget, no audit, no metrics, no request ids, no response
-filtering: the upstream JSON is passed through as bytes.
+filtering: the upstream JSON is passed through as bytes. Over HTTPS, every call
+(JWKS, token, Management) verifies the upstream's certificate against
+BENCH_CA_BUNDLE (`verify=<ca file>`; unset: the default CAs).
 
 `lean.py` sends the upstream call on one pooled `requests.Session`;
 `naive.py` calls `requests.get(...)` per request (a new connection each time),
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +41,8 @@ MGMT_AUDIENCE = os.environ.get("BENCH_MGMT_AUDIENCE", UPSTREAM + "/api/v2/")
 TIMEOUT = (3.05, 10.0)
 RENEW_BEFORE_SECONDS = 60.0
 REQUIRED_PERMISSION = "users:read"
+# requests' `verify=`: the CA file of a private upstream, else the default CAs.
+VERIFY: bool | str = os.environ.get("BENCH_CA_BUNDLE") or True
 
 logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"))
 
@@ -104,5 +109,6 @@ class PyJWKClientCached(jwt.PyJWKClient):
     """PyJWKClient with its caches on: the JWKS for 10 minutes, signing keys by `kid`."""
 
     def __init__(self, uri: str) -> None:
+        context = ssl.create_default_context(cafile=VERIFY) if isinstance(VERIFY, str) else None
         super().__init__(uri, cache_jwk_set=True, lifespan=600, cache_keys=True,
-                         max_cached_keys=16, timeout=10)
+                         max_cached_keys=16, timeout=10, ssl_context=context)

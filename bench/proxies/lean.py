@@ -8,9 +8,10 @@ from __future__ import annotations
 import requests
 from requests.adapters import HTTPAdapter
 
-from bench.proxies.handwritten import make_app
+from bench.proxies.handwritten import VERIFY, make_app
 
 session = requests.Session()
+session.verify = VERIFY
 # As large as the gateway's UPSTREAM_POOL_SIZE default: never waits for a connection.
 session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=32))
 session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=32))
