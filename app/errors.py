@@ -75,8 +75,8 @@ PROBLEM_TYPES: dict[str, str] = {
     "approval-by-requester": "403: the requester may not approve or reject their own request.",
     "approval-on-self": "403: an approver may not decide a request that acts on their own "
                         "account.",
-    "approval-decided": "409: the approval request is no longer pending (approved, rejected, "
-                        "executing, executed, failed), or you already approved it (`state`).",
+    "approval-decided": "409: the approval request is no longer pending (executing, executed, "
+                        "failed, rejected, withdrawn), or you already approved it (`state`).",
     "approval-expired": "409: the approval request expired before enough approvals.",
     "approvals-unavailable": "503: approval requests are kept in Redis, which is unavailable; "
                              "nothing was held or executed.",

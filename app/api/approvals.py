@@ -4,6 +4,7 @@
     GET  /gateway/approvals/{id}
     POST /gateway/approvals/{id}/approve   {"reason": "..."}
     POST /gateway/approvals/{id}/reject    {"reason": "..."}
+    POST /gateway/approvals/{id}/withdraw  (the requester, while pending)
 
 Requesters see their own requests; approvers (the approver permission plus the
 unrestricted scope permission) see and decide everyone's, never their own.
@@ -128,3 +129,10 @@ def approve(approval_id: str) -> Response:
 @bp.post("/approvals/<approval_id>/reject")
 def reject(approval_id: str) -> Response:
     return _decide(approval_id, "reject")
+
+
+@bp.post("/approvals/<approval_id>/withdraw")
+def withdraw(approval_id: str) -> Response:
+    principal = current_principal()
+    stored = approvals.withdraw(_approval_id(approval_id), principal)
+    return _no_store(jsonify(approvals.resource(stored)))

@@ -60,7 +60,7 @@ SECTION = "approvals"
 EXTENSION = "admin_gateway.approvals"
 DEFAULT_APPROVER_PERMISSION = "approvals:decide"
 KEYS = ("operations", "permissions", "approver_permission", "approvers", "expires_in")
-STATES = ("pending", "executing", "executed", "failed", "rejected", "expired")
+STATES = ("pending", "executing", "executed", "failed", "rejected", "expired", "withdrawn")
 RETENTION_SECONDS = 30 * 86400  # decided records stay readable this long
 MAX_REASON_CHARS = 500
 MAX_SCAN = 2000
@@ -484,6 +484,28 @@ def decide_request(approval_id: str, approver: Principal, decision: str,
     if record["state"] != "executing":
         return swapped, None
     return execute(swapped)
+
+
+def withdraw(approval_id: str, requester: Principal) -> Stored:
+    """The requester takes back a pending request (nobody else may; it ends, nothing is
+    sent)."""
+    require_config()
+    for _ in range(CAS_ATTEMPTS):
+        stored = store().get(approval_id)
+        if stored is None or stored.record["requester"]["subject"] != requester.subject:
+            raise not_found()
+        record = dict(stored.record)
+        target = record.get("target")
+        if stored.state != "pending":
+            raise _refuse(approval_id, target, 409, "approval-decided",
+                          f"This request is {stored.state}; it can no longer be withdrawn.",
+                          "withdraw", state=stored.state)
+        record["state"] = "withdrawn"
+        if store().swap(stored, record):
+            audit.record_approval("withdraw", approval_id, target, 200, None, None,
+                                  requester.subject)
+            return Stored(record, str(int(stored.version) + 1))
+    raise unavailable()
 
 
 def _approver_steps_up(record: dict[str, Any], approver: Principal) -> None:

@@ -28,6 +28,7 @@ const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", 
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
   "--disable-dev-shm-usage"];
 const REASON = "Confirmed with HR: Dave left";
+const ASKED_BECAUSE = "Ticket HR-42: Dave left the company";
 
 const checks = [];
 const failures = [];
@@ -78,6 +79,7 @@ async function requesterStepsUpAndIsHeld(page) {
   await login(page, "carol");
   await openUser(page, "dave@example.com", "Dave Diaz");
   await page.getByRole("button", { name: "Delete user" }).click();
+  await page.getByRole("textbox", { name: "Reason (shown to approvers)" }).fill(ASKED_BECAUSE);
   await page.getByRole("button", { name: "Yes, delete" }).click();
   const prompt = page.getByTestId("step-up");
   await prompt.waitFor();
@@ -112,8 +114,10 @@ async function requesterStepsUpAndIsHeld(page) {
   const card = page.locator(`[data-approval-id="${approvalId}"]`);
   await card.waitFor();
   const cardText = await card.innerText();
-  check("requester: her queue shows the request pending with its reason-less body",
-    /pending/.test(cardText) && /Delete a user/.test(cardText), cardText);
+  check("requester: her queue shows the request pending with her reason",
+    /pending/.test(cardText) && /Delete a user/.test(cardText) && cardText.includes(ASKED_BECAUSE),
+    cardText);
+  check("requester: she may withdraw it", await card.getByRole("button", { name: "Withdraw" }).count() === 1);
   check("requester: she cannot approve her own request",
     await card.getByRole("button", { name: "Approve" }).count() === 0
       && /Another approver must decide/.test(cardText), cardText);
@@ -126,7 +130,9 @@ async function approverApproves(page) {
   await page.getByRole("link", { name: "Approvals" }).click();
   const card = page.locator(`[data-approval-id="${approvalId}"]`);
   await card.waitFor();
-  check("approver: the pending queue shows carol's request", /carol/.test(await card.innerText()));
+  const cardText = await card.innerText();
+  check("approver: the pending queue shows carol's request and her reason",
+    /carol/.test(cardText) && cardText.includes(ASKED_BECAUSE), cardText);
   await card.getByRole("textbox", { name: "Reason for your decision" }).fill(REASON);
   await shot(page, "14-approval-queue");
   await card.getByRole("button", { name: "Approve" }).click();

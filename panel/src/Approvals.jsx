@@ -10,7 +10,7 @@ import { Badge, Loading, Problem, formatDate } from "./components.jsx";
 import { href } from "./router.js";
 
 const STATE_KIND = { pending: "warn", executing: "info", executed: "ok", failed: "danger",
-                     rejected: "danger", expired: "muted" };
+                     rejected: "danger", expired: "muted", withdrawn: "muted" };
 const VIEWS = [
   { id: "pending", label: "Pending", query: { state: "pending" } },
   { id: "mine", label: "Mine", query: { mine: "true" } },
@@ -125,8 +125,12 @@ function ApprovalCard({ api, item, approver, focused, onDecided }) {
           </div>
         </div>
       ) : null}
-      {approver && mine && item.state === "pending" ? (
-        <p className="muted small">Another approver must decide your own request.</p>
+      {mine && item.state === "pending" ? (
+        <div className="actions">
+          <span className="muted small">Another approver must decide your own request.</span>
+          <button type="button" disabled={busy} onClick={() => decide("withdraw")}>
+            Withdraw</button>
+        </div>
       ) : null}
     </article>
   );

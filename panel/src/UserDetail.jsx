@@ -46,6 +46,7 @@ export default function UserDetail({ api, userId }) {
   const [actionError, setActionError] = useState(null);
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [reason, setReason] = useState("");
 
   async function act(work, success) {
     setBusy(true);
@@ -142,8 +143,11 @@ export default function UserDetail({ api, userId }) {
           confirmDelete ? (
             <span className="confirm">
               Delete {u.email || u.user_id} for good?{" "}
+              <input aria-label="Reason (shown to approvers)" placeholder="Reason (for approvers)"
+                     value={reason} onChange={(event) => setReason(event.target.value)} />{" "}
               <ActionButton allowed={canDelete} className="danger" disabled={busy} onClick={() => act(
-                () => api.send("DELETE", path),
+                () => api.send("DELETE", path, undefined,
+                  reason.trim() ? { "X-Approval-Reason": reason.trim() } : undefined),
                 "User deleted.",
               ).then((result) => {
                 setConfirmDelete(false);

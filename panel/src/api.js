@@ -26,7 +26,7 @@ function problemFrom(response, data, text) {
   };
 }
 
-export async function callGateway(baseUrl, token, method, path, { query, body } = {}) {
+export async function callGateway(baseUrl, token, method, path, { query, body, headers: extra } = {}) {
   const url = new URL(baseUrl + path);
   for (const [name, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") {
@@ -35,6 +35,7 @@ export async function callGateway(baseUrl, token, method, path, { query, body } 
   }
   const headers = { Authorization: `Bearer ${token}`, Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  Object.assign(headers, extra || {});
   let response;
   try {
     response = await fetch(url, {
@@ -102,7 +103,7 @@ export function useGateway(config, stepUp) {
   return useMemo(() => ({
     call,
     get: (path, query) => call("GET", path, { query }),
-    send: (method, path, body) => call(method, path, { body }),
+    send: (method, path, body, headers) => call(method, path, { body, headers }),
   }), [call]);
 }
 

@@ -282,3 +282,21 @@ def test_without_redis_nothing_is_held_and_nothing_is_sent(
     refused = stack.call("carol", "DELETE", f"/api/v2/users/{dave}")
     assert refused.status_code == 503 and _type(refused) == "approvals-unavailable"
     assert dave in stack.tenant.users and not _upstream(stack, "DELETE", dave)
+
+
+def test_the_requester_may_withdraw_a_pending_request_and_nobody_else(astack: Stack,
+                                                                     events: Events) -> None:
+    dave = astack.user("dave")
+    held = _held(astack, "DELETE", f"/api/v2/users/{dave}")
+    path = f"/gateway/approvals/{held['id']}/withdraw"
+    other = call_with(astack, _approver(astack), "POST", path)
+    assert other.status_code == 404 and _type(other) == "approval-not-found"
+    withdrawn = astack.call("carol", "POST", path)
+    assert withdrawn.status_code == 200 and withdrawn.json()["state"] == "withdrawn"
+    late = _decide(astack, _approver(astack), held["id"])
+    assert late.status_code == 409 and late.json()["state"] == "withdrawn"
+    assert astack.call("carol", "POST", path).status_code == 409
+    assert dave in astack.tenant.users and not _upstream(astack, "DELETE", dave)
+    decisions = [e["approval"]["decision"] for e in events()
+                 if e["operation"] == "gateway_approval" and e["outcome"] == "allowed"]
+    assert decisions == ["withdraw"]
