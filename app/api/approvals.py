@@ -65,6 +65,8 @@ def list_approvals() -> Response:
         raise _bad("limit", "A whole number 1-100; before: a created_ts.") from None
     if not 1 <= limit <= MAX_LIMIT:
         raise _bad("limit", "A whole number 1-100.")
+    if before is not None and not 0 <= before < 1e11:  # also refuses nan and inf
+        raise _bad("before", "A created_ts from next_before.")
     only_mine = mine == "true" or not approvals.may_decide(principal, rule)
     found: list[dict[str, Any]] = []
     next_before: float | None = None

@@ -300,3 +300,29 @@ def test_the_requester_may_withdraw_a_pending_request_and_nobody_else(astack: St
     decisions = [e["approval"]["decision"] for e in events()
                  if e["operation"] == "gateway_approval" and e["outcome"] == "allowed"]
     assert decisions == ["withdraw"]
+
+
+def test_two_approvers_are_two_different_people(make_guard_stack: Callable[..., Stack],
+                                                tmp_path: Path) -> None:
+    stack = make_guard_stack(POLICY_FILE=str(policy_with(
+        tmp_path, APPROVALS.replace("approvers = 1", "approvers = 2"))))
+    dave = stack.user("dave")
+    held = stack.call("carol", "DELETE", f"/api/v2/users/{dave}")
+    assert held.status_code == 202 and held.json()["approvals_required"] == 2
+    first = _decide(stack, _approver(stack), held.json()["id"])
+    assert first.status_code == 200 and first.json()["state"] == "pending"
+    twice = _decide(stack, _approver(stack), held.json()["id"])
+    assert twice.status_code == 409 and _type(twice) == "approval-decided"
+    assert dave in stack.tenant.users
+    second = _decide(stack, token_for(stack, "erin", permissions=APPROVER_PERMISSIONS),
+                     held.json()["id"])
+    assert second.status_code == 200 and second.json()["state"] == "executed"
+    assert [d["decision"] for d in second.json()["decisions"]] == ["approve", "approve"]
+    assert dave not in stack.tenant.users and len(_upstream(stack, "DELETE", dave)) == 1
+
+
+@pytest.mark.parametrize("query", [{"state": "approved"}, {"limit": "0"}, {"before": "nan"},
+                                   {"mine": "yes"}, {"sort": "created"}])
+def test_bad_list_queries_are_400(astack: Stack, query: dict[str, str]) -> None:
+    response = astack.call("carol", "GET", "/gateway/approvals", params=query)
+    assert response.status_code == 400 and _type(response) == "invalid-request"
