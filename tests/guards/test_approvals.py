@@ -326,3 +326,18 @@ def test_two_approvers_are_two_different_people(make_guard_stack: Callable[..., 
 def test_bad_list_queries_are_400(astack: Stack, query: dict[str, str]) -> None:
     response = astack.call("carol", "GET", "/gateway/approvals", params=query)
     assert response.status_code == 400 and _type(response) == "invalid-request"
+
+
+def test_a_request_survives_its_gateway(astack: Stack, fresh_emulator: Any,
+                                        make_gateway: Callable[..., Any],
+                                        policy_file: Path) -> None:
+    # Held by one instance, which then stops; approved through a new one on the same Redis.
+    dave = astack.user("dave")
+    held = _held(astack, "DELETE", f"/api/v2/users/{dave}")
+    astack.gateway.stop()
+    replacement = make_gateway(fresh_emulator, POLICY_FILE=str(policy_file))
+    approved = requests.post(f"{replacement.url}/gateway/approvals/{held['id']}/approve",
+                             headers={"Authorization": f"Bearer {_approver(astack)}"},
+                             timeout=30)
+    assert approved.status_code == 200 and approved.json()["state"] == "executed"
+    assert dave not in astack.tenant.users
