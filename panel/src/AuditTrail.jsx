@@ -6,7 +6,7 @@ import { useEffect, useState } from "react";
 import { Badge, Loading, Problem, formatDate } from "./components.jsx";
 import { href } from "./router.js";
 
-const OUTCOME_KIND = { allowed: "ok", denied: "danger", failed: "warn" };
+const OUTCOME_KIND = { allowed: "ok", denied: "danger", failed: "warn", held: "info" };
 const EMPTY = { actor: "", target: "", operation: "", outcome: "" };
 
 export default function AuditTrail({ api }) {
@@ -48,6 +48,7 @@ export default function AuditTrail({ api }) {
           <option value="allowed">allowed</option>
           <option value="denied">denied</option>
           <option value="failed">failed</option>
+          <option value="held">held (waiting for approval)</option>
         </select>
         <button type="submit" className="primary">Filter</button>
       </form>
