@@ -22,6 +22,7 @@ from werkzeug.routing import Map, Rule
 
 from app.catalog import API_PREFIX, BY_ROUTE, PERMISSIONS, Operation
 from app.commands import Command
+from app.guards import approvals, stepup
 from app.policy_format import load as load_policy
 from config.settings import DEFAULT_POLICY_FILE, Settings
 
@@ -124,7 +125,24 @@ def _explain(args: argparse.Namespace, policy: Policy) -> int:
         print(f"verdict     DENY 400: field {decision.refused_fields[0]} is never accepted")
     else:
         print("verdict     ALLOW")
+        _then(policy, operation, args.field)
     return 0 if decision.allowed else 1
+
+
+def _then(policy: Policy, operation: Operation, fields: list[str]) -> None:
+    """What else an allowed request meets: step-up and four-eyes approval."""
+    step_up = policy.sections.get(stepup.SECTION)
+    if isinstance(step_up, stepup.StepUpConfig) and step_up.applies(operation, fields):
+        strength = " or ".join([f"acr {v}" for v in step_up.acr_values]
+                               + [f"amr {v}" for v in step_up.amr_values])
+        print(f"step-up     a login at most {step_up.max_age} s old"
+              f"{' with ' + strength if strength else ''} (else 401 "
+              f"insufficient_user_authentication)")
+    held = policy.sections.get(approvals.SECTION)
+    if isinstance(held, approvals.ApprovalsConfig) and operation.is_write \
+            and held.applies(operation, fields):
+        print(f"approval    held (202) until {held.approvers} other holder(s) of "
+              f"{held.approver_permission} approve, within {held.expires_in} s")
 
 
 def policy_command(args: argparse.Namespace) -> int:
