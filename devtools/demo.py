@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import redis
 from cryptography.fernet import Fernet
@@ -117,6 +118,53 @@ def demo_environment(tenant: object, redis_url: str, cache_key: str) -> dict[str
     return env
 
 
+@dataclass(frozen=True)
+class Provisioned:
+    settings: dict[str, str]  # the gateway's tiers as `tenant apply` created them
+    report: list[str]
+
+
+def provision_demo_tenant(tenant: object, env: dict[str, str]) -> Provisioned:
+    """The third path of the README ("Connect your Auth0 tenant") against the demo tenant:
+    `admin-gateway tenant apply` with a bootstrap application, then `tenant check` with the
+    read-only application apply created. The demo's gateway then runs with the applied
+    least-privilege tiers; if provisioning fails, with the demo's own tiers, and says so."""
+    from app.provisioning.cli import load_plan
+    from app.provisioning.plan import BOOTSTRAP_SCOPES
+    from app.provisioning.sync import apply, check
+    from app.provisioning.tenant_api import Credential, ProvisioningError, TenantApi
+    from config.settings import Secret
+    from emulator.tenant import Tenant
+
+    assert isinstance(tenant, Tenant)
+    bootstrap = tenant.add_client("demoProvisioningBootstrap0000001", list(BOOTSTRAP_SCOPES),
+                                  name="Provisioning bootstrap (demo)")
+    loaded = load_plan(env)
+    if loaded is None:
+        return Provisioned({}, ["tenant apply: skipped (settings above)"])
+    settings, plan = loaded
+    try:
+        outcome = apply(TenantApi(settings, Credential(
+            client_id=bootstrap.client_id, client_secret=Secret(bootstrap.client_secret))), plan)
+        drift = check(TenantApi(settings, Credential(
+            client_id=outcome.client_ids["check"],
+            client_secret=Secret(outcome.secrets["check"]))), plan)
+    except (ProvisioningError, KeyError) as exc:
+        return Provisioned({}, [f"tenant apply: failed ({type(exc).__name__}: {exc}); the "
+                                "gateway runs with the demo's own tiers"])
+    tiers = {"MGMT_TIERS": ",".join(t.name for t in plan.tiers.tiers)}
+    for tier in plan.tiers.tiers:
+        prefix = f"MGMT_TIER_{tier.name.upper()}_"
+        tiers[prefix + "CLIENT_ID"] = outcome.client_ids[tier.name]
+        tiers[prefix + "CLIENT_SECRET"] = outcome.secrets[tier.name]
+        tiers[prefix + "SCOPES"] = " ".join(sorted(tier.scopes))
+    return Provisioned(tiers, [
+        f"tenant    `admin-gateway tenant apply` made {len(outcome.changes)} change(s) to the "
+        f"demo tenant; the gateway runs with its {len(plan.tiers.tiers)} least-privilege tiers",
+        "tenant    `admin-gateway tenant check`: " + (
+            "no drift from the plan" if not drift else f"{len(drift)} drift(s): {drift}")])
+
+
 def run_demo(gateway_port: int, emulator_port: int = 0) -> int:
     from emulator.server import EmulatorServer
     from emulator.tenant import Tenant
@@ -133,6 +181,8 @@ def run_demo(gateway_port: int, emulator_port: int = 0) -> int:
             emulator.tenant.allow_panel_origin(panel.url)
             env["CORS_ORIGINS"] = ",".join(filter(None, (os.environ.get("CORS_ORIGINS"),
                                                           panel.url)))
+        provisioned = provision_demo_tenant(emulator.tenant, env)
+        env.update(provisioned.settings)
         try:
             # Checked here to say at once what is wrong; each gunicorn worker loads them again.
             load_settings(env)
@@ -151,6 +201,7 @@ def run_demo(gateway_port: int, emulator_port: int = 0) -> int:
                     panel_line = f"not served: {panel_problem}"
                 reader = emulator.tenant.issue_user_token("alice", expires_in=8 * 3600)
                 editor = emulator.tenant.issue_user_token("bob", expires_in=8 * 3600)
+                print("\n".join(provisioned.report), flush=True)
                 print(_banner(gateway, emulator.url, redis_what, reader, editor,
                               emulator.tenant.user_id("dave"), panel_line), flush=True)
                 code = gunicorn.wait()

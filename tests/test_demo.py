@@ -55,6 +55,8 @@ def _curl(line: str, env: dict[str, str]) -> requests.Response:
 def test_demo_prints_working_curl_commands(demo: DemoRun) -> None:
     banner = demo.banner
     assert "admin-gateway demo is running" in banner, banner
+    # The third path (README, "Connect your Auth0 tenant") ran against the demo tenant.
+    assert "`admin-gateway tenant check`: no drift from the plan" in banner, banner
     env = dict(re.findall(r"export (\w+)='([^']+)'", banner))
     assert set(env) == {"READER", "EDITOR"}
     curls = [line.strip() for line in banner.splitlines() if line.strip().startswith("curl ")]
