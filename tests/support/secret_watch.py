@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any, TextIO
@@ -120,17 +121,43 @@ class SecretWatch:
         tenant.sign = sign
 
     def leaks(self, text: str) -> list[str]:
+        """The names of the secrets of which `text` holds the whole value or (when sliced)
+        any FRAGMENT-character slice.
+
+        One pass over the text, not one search per slice (a suite-wide run holds thousands
+        of tokens and tens of megabytes of logs): the text is cut into runs of the
+        characters secrets are made of, each distinct run is scanned once, window by
+        window, against an index of every slice."""
         with self._lock:
             secrets = dict(self._secrets)
-        found = []
+        if not secrets:
+            return []
+        slices: dict[str, str] = {}  # FRAGMENT-long piece -> secret name
+        whole: dict[str, list[tuple[str, str]]] = {}  # first piece -> (value, name)
+        short: dict[str, str] = {}  # values shorter than a slice: searched whole
         for value, (name, sliced) in secrets.items():
-            slices = {value}
+            if len(value) < FRAGMENT:
+                short[value] = name
+                continue
+            whole.setdefault(value[:FRAGMENT], []).append((value, name))
             if sliced:
-                slices |= {value[i:i + FRAGMENT]
-                           for i in range(0, max(1, len(value) - FRAGMENT + 1))}
-            if any(piece in text for piece in slices):
-                found.append(name)
-        return sorted(set(found))
+                for i in range(len(value) - FRAGMENT + 1):
+                    slices.setdefault(value[i:i + FRAGMENT], name)
+        alphabet = "".join(sorted(set("".join(secrets))))
+        runs = set(re.findall(f"[{re.escape(alphabet)}]{{8,}}", text))
+        found = {name for value, name in short.items() if value in text}
+        for run in runs:
+            if len(run) < FRAGMENT:
+                continue
+            for start in range(len(run) - FRAGMENT + 1):
+                piece = run[start:start + FRAGMENT]
+                name = slices.get(piece)
+                if name is not None:
+                    found.add(name)
+                for value, owner in whole.get(piece, ()):
+                    if run.startswith(value, start):
+                        found.add(owner)
+        return sorted(found)
 
     def assert_absent_from(self, text: str, where: str = "the logs") -> None:
         leaked = self.leaks(text)
