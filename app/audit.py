@@ -247,8 +247,10 @@ def record_call(operation: Operation, principal: Principal | None, body: Any,
     when it failed before the body was read)."""
     out_of_scope = call is not None and call.out_of_scope
     tier = call.tier.name if call is not None and call.tier else None
+    held = status == 202 and call is not None and bool(call.approval_id) \
+        and not call.approved_by
     # The request's span (tracing on) gets the same verdict, audited or not.
-    tracing.tag_outcome(outcome_of(status, out_of_scope), tier)
+    tracing.tag_outcome("held" if held else outcome_of(status, out_of_scope), tier)
     if not _audited(operation.is_write, status, out_of_scope):
         return
     if call is not None:

@@ -172,11 +172,6 @@ class TenantPlan:
         }
 
 
-def _namespace(claim: str) -> str:
-    """The namespace of a claim URL: everything up to its last slash."""
-    return claim.rsplit("/", 1)[0] + "/" if "/" in claim else claim
-
-
 def build_plan(settings: Settings, policy: Policy) -> TenantPlan:
     api = ApiPlan(identifier=settings.auth0_audience, name=API_NAME,
                   scopes=tuple((name, PERMISSIONS[name][:500]) for name in PERMISSIONS))
@@ -189,10 +184,11 @@ def build_plan(settings: Settings, policy: Policy) -> TenantPlan:
     origins = tuple(settings.panel_origins)
     clients.append(ClientPlan("panel", SPA_NAME, "spa", (), callbacks=origins,
                               allowed_logout_urls=origins, web_origins=origins))
-    namespace = _namespace(settings.roles_claim)
+    # The claim names the gateway reads (settings), so the Action and the step-up check
+    # (app/guards/stepup.py) always agree.
     claims = {"roles": settings.roles_claim, "department": settings.department_claim,
-              "auth_time": namespace + "auth_time", "acr": namespace + "acr",
-              "amr": namespace + "amr"}
+              "auth_time": settings.auth_time_claim, "acr": settings.acr_claim,
+              "amr": settings.amr_claim}
     action = ActionPlan(ACTION_NAME, action_code(claims))
     return TenantPlan(domain=settings.auth0_domain,
                       management_audience=settings.management_audience, api=api, roles=roles,
