@@ -38,13 +38,20 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 _PROBLEM_RESPONSES = {
     "400": "Invalid request (problem+json lists each field).",
-    "401": "Missing, malformed or expired access token.",
+    "401": "Missing, malformed or expired access token (or a recent MFA login is needed).",
     "403": "The caller lacks the permission this operation (or a field) needs.",
     "404": "No such user (or outside the caller's delegated scope).",
+    "409": "Auth0 reports a conflict (e.g. the user already exists).",
+    "413": "The request body is larger than MAX_BODY_BYTES.",
+    "415": "The request body is not JSON (Content-Type must be application/json).",
     "429": "Rate limited (the caller's limit, the fleet's Management budget or Auth0's).",
     "502": "Auth0 failed or refused the gateway's credentials.",
+    "503": "Auth0's signing keys could not be fetched yet: no token can be checked.",
     "504": "Auth0 did not answer in time.",
 }
+# Every facade operation may answer these (authentication, validation, scope, limits,
+# Management errors); 409 only where Auth0 documents it, 413 and 415 where there is a body.
+_FACADE_ERRORS = ("400", "401", "403", "404", "429", "502", "503", "504")
 
 
 def _problem_ref(description: str) -> dict[str, Any]:
@@ -59,7 +66,9 @@ def _operation_doc(operation: Operation) -> dict[str, Any]:
     doc["parameters"] = [p for p in (resolve(p) for p in doc.get("parameters", []))
                          if p["in"] != "header" and p["name"] not in excluded]
     if "requestBody" in doc:
-        media = doc["requestBody"]["content"]
+        # Auth0 also reads form-encoded bodies; the gateway reads JSON only (else 415).
+        media = {"application/json": doc["requestBody"]["content"]["application/json"]}
+        doc["requestBody"]["content"] = media
         for content in media.values():
             schema = copy.deepcopy(dict(resolve(content["schema"])))
             for name in operation.forbidden_fields:
@@ -77,9 +86,15 @@ def _operation_doc(operation: Operation) -> dict[str, Any]:
     doc["description"] = (doc.get("description") or operation.summary) + note
     doc["security"] = [{"bearerAuth": []}]
     doc["x-gateway-permission"] = operation.permission
-    responses = doc.setdefault("responses", {})
-    for status, description in _PROBLEM_RESPONSES.items():
-        responses[status] = _problem_ref(description)
+    # Auth0's success responses stay; every error is the gateway's own problem+json.
+    upstream = doc.get("responses", {})
+    errors = [*_FACADE_ERRORS, *(("409",) if "409" in upstream else ()),
+              *(("413", "415") if "requestBody" in doc else ())]
+    doc["responses"] = {
+        **{status: response for status, response in upstream.items()
+           if status.isdigit() and int(status) < 400},
+        **{status: _problem_ref(_PROBLEM_RESPONSES[status]) for status in sorted(errors)},
+    }
     return doc
 
 
@@ -89,7 +104,8 @@ def _gateway_paths() -> dict[str, Any]:
         "/gateway/me": {"get": {
             "operationId": "gateway_me", "summary": "Who am I and what may I call",
             "security": [{"bearerAuth": []}],
-            "responses": {"200": json_ok, "401": _problem_ref(_PROBLEM_RESPONSES["401"])}}},
+            "responses": {"200": json_ok, **{status: _problem_ref(_PROBLEM_RESPONSES[status])
+                                             for status in ("401", "429", "503")}}}},
         "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness", "security": [],
                              "responses": {"200": json_ok}}},
         "/gateway/audit": {"get": _audit_doc()},
@@ -147,7 +163,8 @@ def _audit_doc() -> dict[str, Any]:
             "401": _problem_ref(_PROBLEM_RESPONSES["401"]),
             "403": _problem_ref("The caller lacks audit:read."),
             "429": _problem_ref("Rate limited (the caller's read limit)."),
-            "503": _problem_ref("The audit store (Redis) is unavailable."),
+            "503": _problem_ref("The audit store (Redis) is unavailable, or Auth0's signing "
+                                "keys could not be fetched yet."),
         },
     }
 

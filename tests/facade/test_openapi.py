@@ -5,6 +5,7 @@ from __future__ import annotations
 import requests
 from openapi_spec_validator import validate
 
+from app.api.openapi import build_document
 from app.catalog import CATALOG
 from tests.support.servers import LiveServer
 
@@ -31,6 +32,27 @@ def test_openapi_omits_what_the_gateway_refuses(gateway: LiveServer) -> None:
     params = {p["name"] for p in doc["paths"]["/api/v2/users"]["get"]["parameters"]}
     assert "primary_order" not in params and "q" in params
     assert all(p["in"] != "header" for p in patch["parameters"])
+
+
+def test_every_error_the_gateway_answers_is_documented_as_problem_json() -> None:
+    # Found by schemathesis (tests/test_api_fuzz.py): Auth0's form-encoded bodies (the
+    # gateway reads JSON only: 415), undocumented 413/415/503, and Auth0's own 409/503
+    # responses without the problem+json content the gateway sends.
+    doc = build_document()
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    assert list(response["content"]) == ["application/problem+json"], \
+                        (method, path, status)
+            if "requestBody" in operation:
+                assert list(operation["requestBody"]["content"]) == ["application/json"]
+                assert {"413", "415"} <= set(operation["responses"]), (method, path)
+    for op in CATALOG:
+        responses = doc["paths"][op.gateway_path][op.method.lower()]["responses"]
+        assert {"400", "401", "403", "404", "429", "502", "503", "504"} <= set(responses)
+    assert "409" in doc["paths"]["/api/v2/users"]["post"]["responses"]
+    assert {"401", "429", "503"} <= set(doc["paths"]["/gateway/me"]["get"]["responses"])
 
 
 def test_docs_page_is_served_from_this_origin(gateway: LiveServer) -> None:
