@@ -288,13 +288,12 @@ def admit(gate: RateGate) -> None:
     g.setdefault(VERDICT_KEY, verdict)
     if not verdict.allowed:
         raise _refusal(scope, verdict.shown, verdict.now)
-    if bucket is not None and verdict.budget is not None:
-        try:
-            wait = gate.budget.granted(bucket, *verdict.budget)
-        except Problem as exhausted:
-            audit.record_refusal(operation, 429, "budget-exhausted",
-                                 str(exhausted.description))
-            raise
+    if bucket is not None and verdict.budget is not None and verdict.budget[0]:
+        # A token for the first Management call. When the fleet's budget has none to give
+        # now, nothing is reserved and nothing refused here: a request answered without
+        # Auth0 (the read cache, a validation error) must not wait for it; the call itself
+        # asks the budget again (and answers 429 when it is still used up).
+        wait = gate.budget.granted(bucket, *verdict.budget)
         g.setdefault(RESERVATION_KEY, Reservation(bucket, time.monotonic() + wait))
 
 

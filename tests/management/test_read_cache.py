@@ -98,3 +98,20 @@ def test_off_by_default(make_gateway: Callable[..., Any], fresh_emulator: Any, r
     stack.call("carol", "GET", path)
     assert _calls(stack, "GET", "/api/v2/users/{id}") == 2
     assert not list(redis.Redis.from_url(redis_url).scan_iter(redis_prefix + "read:*"))
+
+
+def test_a_cached_answer_needs_no_budget(fresh_emulator: Any,
+                                         make_gateway: Callable[..., Any]) -> None:
+    """With the fleet budget used up, a read the cache answers is still served; a read that
+    needs Auth0 gets the budget's 429 (the gate reserves a token only when there is one)."""
+    gateway = make_gateway(fresh_emulator, MGMT_READ_CACHE_SECONDS="5",
+                           MGMT_BUDGET_RATE="0.05", MGMT_BUDGET_BURST="1",
+                           MGMT_BUDGET_WAIT_SECONDS="0")
+    stack = Stack(fresh_emulator, gateway, requests.Session())
+    path = f"/api/v2/users/{stack.user('dave')}"
+    assert stack.call("carol", "GET", path).status_code == 200  # spends the only token
+    assert stack.call("carol", "GET", path).status_code == 200  # from the cache
+    other = stack.call("carol", "GET", f"/api/v2/users/{stack.user('erin')}")
+    assert other.status_code == 429, other.text
+    assert other.json()["type"].endswith("/budget-exhausted")
+    assert _calls(stack, "GET", "/api/v2/users/{id}") == 1
