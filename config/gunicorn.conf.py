@@ -105,6 +105,15 @@ def on_starting(server: Any) -> None:
         leftover.unlink()
 
 
+def post_fork(server: Any, worker: Any) -> None:
+    # What gunicorn refuses itself (request line or headers too large, malformed HTTP) is
+    # answered as problem+json like every other error, not with its HTML page
+    # (app/runtime/gunicorn_errors.py; the app is imported in the worker, as by wsgi.py).
+    from app.runtime.gunicorn_errors import install
+
+    install()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     # Keeps a dead worker's counters (they are cumulative) but drops its
     # live-gauge files, as prometheus_client's multiprocess docs require.

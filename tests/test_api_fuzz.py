@@ -1,7 +1,8 @@
 """API fuzzing of the gateway's own contract: schemathesis sends what it generates from
-`/openapi.json` to a live gateway (against a fresh emulator tenant) as the reader (alice),
-the editor (bob) and the admin (carol), and holds every response to the document
-(checks: tests/support/contract.py). tests/test_api_contract.py sends, once each, the
+`/openapi.json` to a live gateway, under gunicorn with config/gunicorn.conf.py as in
+production, against a fresh emulator tenant, as the reader (alice), the editor (bob) and
+the admin (carol), and holds every response to the document (checks:
+tests/support/contract.py). tests/test_api_contract.py sends, once each, the
 successes and documented errors that generated input rarely reaches.
 
 - Writes (POST /users, DELETE /users/{id}, role changes, blocks) go to a fresh emulator of
@@ -33,16 +34,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from app import create_app
 from config.settings import load_settings
 from emulator.server import EmulatorServer
 from emulator.tenant import Tenant
 from tests.support.contract import CHECKS, DOCUMENT, ROLES, load_contract
 from tests.support.environments import gateway_env
 from tests.support.policies import write_policy
+from tests.support.processes import Gunicorn
 from tests.support.redis_helpers import delete_prefix, real_redis_url, unique_prefix
 from tests.support.secret_watch import SecretWatch
-from tests.support.servers import LiveServer
 
 CI = os.environ.get("CI", "").lower() == "true"
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "10"))
@@ -78,8 +78,7 @@ def flatmap_case(context: Any, case: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def fuzz_emulator(secret_watch: SecretWatch) -> Iterator[Any]:
-    """A fresh tenant of this module's own (as `fresh_emulator`, for the whole module); the
-    suite-wide watch looks for its tokens in every log line."""
+    """A fresh tenant of this module's own (as `fresh_emulator`, for the whole module)."""
     tenant = Tenant.demo()
     secret_watch.watch_tenant(tenant)
     with EmulatorServer(tenant) as server:
@@ -87,26 +86,32 @@ def fuzz_emulator(secret_watch: SecretWatch) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def contract(fuzz_emulator: Any, secret_watch: SecretWatch,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One gateway for the module (as `make_gateway` builds it), serving DOCUMENT."""
+def contract(fuzz_emulator: Any, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[Gunicorn]:
+    """The gateway as in production (gunicorn, config/gunicorn.conf.py, one worker), serving
+    DOCUMENT at /openapi.json. Its log goes to a file, searched for this module's secrets
+    (tokens, client secrets, the cache key) when the module is done."""
     policy = write_policy(tmp_path_factory.mktemp("fuzz-policy"), {
         '"delete_users_by_id" = "30/hour"': '"delete_users_by_id" = "100000/hour"',
         '"post_password-change" = "20/hour"': '"post_password-change" = "100000/hour"'})
     redis_url = real_redis_url()
     prefix = unique_prefix()
-    settings_ = load_settings(gateway_env(
-        fuzz_emulator, redis_url, prefix, POLICY_FILE=str(policy), RATE_LIMIT_READS=GENEROUS,
-        RATE_LIMIT_WRITES=GENEROUS, RATE_LIMIT_UNAUTHENTICATED=GENEROUS))
-    secret_watch.add_settings(settings_)
+    env = gateway_env(fuzz_emulator, redis_url, prefix, POLICY_FILE=str(policy),
+                      RATE_LIMIT_READS=GENEROUS, RATE_LIMIT_WRITES=GENEROUS,
+                      RATE_LIMIT_UNAUTHENTICATED=GENEROUS)
+    watch = SecretWatch()
+    watch.watch_tenant(fuzz_emulator.tenant)
+    watch.add_settings(load_settings(env))
     try:
-        with LiveServer(create_app(settings_)) as gateway:
+        with Gunicorn(env, workers=1, threads=8) as gateway:
             served = requests.get(gateway.url + "/openapi.json", timeout=10)
             assert served.status_code == 200
             assert served.json() == json.loads(json.dumps(DOCUMENT)), "the live document differs"
             yield gateway
+            log = gateway.log_text()
     finally:
         delete_prefix(redis_url, prefix)
+    watch.assert_absent_from(log, "gunicorn's log of the API fuzzing")
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +127,7 @@ def tokens(fuzz_emulator: Any) -> dict[str, str]:
 @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=CI, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @schema.parametrize()
-def test_gateway_answers_as_its_openapi_document_says(case: Any, role: str, contract: LiveServer,
+def test_gateway_answers_as_its_openapi_document_says(case: Any, role: str, contract: Gunicorn,
                                                       tokens: dict[str, str]) -> None:
     case.call_and_validate(base_url=contract.url,
                            headers={"Authorization": f"Bearer {tokens[role]}"},

@@ -43,15 +43,21 @@ _PROBLEM_RESPONSES = {
     "404": "No such user (or outside the caller's delegated scope).",
     "409": "Auth0 reports a conflict (e.g. the user already exists).",
     "413": "The request body is larger than MAX_BODY_BYTES.",
+    "414": "The request line is longer than the server accepts (gunicorn's "
+           "limit_request_line, 4094 bytes by default).",
     "415": "The request body is not JSON (Content-Type must be application/json).",
     "429": "Rate limited (the caller's limit, the fleet's Management budget or Auth0's).",
     "502": "Auth0 failed or refused the gateway's credentials.",
+    "431": "The request headers are larger, or more, than the server accepts (gunicorn's "
+           "limit_request_field_size and limit_request_fields).",
     "503": "Auth0's signing keys could not be fetched yet: no token can be checked.",
     "504": "Auth0 did not answer in time.",
 }
 # Every facade operation may answer these (authentication, validation, scope, limits,
 # Management errors); 409 only where Auth0 documents it, 413 and 415 where there is a body.
 _FACADE_ERRORS = ("400", "401", "403", "404", "429", "502", "503", "504")
+# What gunicorn itself answers for any path (its rarer 417 and 501 are in the info text).
+_SERVER_ERRORS = ("400", "414", "431")
 
 
 def _problem_ref(description: str) -> dict[str, Any]:
@@ -177,6 +183,13 @@ def build_document() -> dict[str, Any]:
         paths.setdefault(operation.gateway_path, {})[operation.method.lower()] = \
             _operation_doc(operation)
     paths.update(_gateway_paths())
+    # Refused by gunicorn before the app sees the request, on any path, as problem+json
+    # (app/runtime/gunicorn_errors.py): malformed HTTP, too long a request line, too large
+    # headers.
+    for item in paths.values():
+        for described in item.values():
+            for status in _SERVER_ERRORS:
+                described["responses"].setdefault(status, _problem_ref(_PROBLEM_RESPONSES[status]))
     components = copy.deepcopy(spec["components"])
     components.pop("securitySchemes", None)
     components["schemas"]["Problem"] = PROBLEM_SCHEMA
@@ -188,7 +201,10 @@ def build_document() -> dict[str, Any]:
         "info": {"title": "admin-gateway", "version": "1",
                  "description": "A permission-checked, least-privilege subset of the Auth0 "
                                 "Management API v2. Paths, parameters and JSON are Auth0's; "
-                                "errors are RFC 9457 problem details."},
+                                "errors are RFC 9457 problem details, including what the "
+                                "HTTP server refuses before the gateway (400, 414, 431, "
+                                "and 417 for an unmet Expect, 501 for an unsupported "
+                                "Transfer-Encoding)."},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": components,

@@ -52,6 +52,10 @@ def test_every_error_the_gateway_answers_is_documented_as_problem_json() -> None
         responses = doc["paths"][op.gateway_path][op.method.lower()]["responses"]
         assert {"400", "401", "403", "404", "429", "502", "503", "504"} <= set(responses)
     assert "409" in doc["paths"]["/api/v2/users"]["post"]["responses"]
+    # gunicorn's own refusals, on any path (app/runtime/gunicorn_errors.py).
+    for item in doc["paths"].values():
+        for operation in item.values():
+            assert {"400", "414", "431"} <= set(operation["responses"])
     assert {"401", "429", "503"} <= set(doc["paths"]["/gateway/me"]["get"]["responses"])
 
 

@@ -110,3 +110,26 @@ def test_sigterm_lets_in_flight_requests_finish(start_gunicorn: Callable[..., Gu
         assert server.proc.wait(timeout=10) == 0
     finally:
         emulator.tenant.faults.clear()
+
+
+def test_what_gunicorn_refuses_is_problem_json(start_gunicorn: Callable[..., Gunicorn]) -> None:
+    # Found by schemathesis against the demo: an over-long query string got gunicorn's
+    # HTML 414 page. Its refusals are now problem+json, as the document says.
+    from app.api.openapi import build_document
+
+    server = start_gunicorn(workers=1)
+    documented = build_document()["paths"]["/api/v2/users"]["get"]["responses"]
+    refused = {
+        414: requests.get(server.url + "/api/v2/users?q=" + "a" * 5000, timeout=5),
+        431: requests.get(server.url + "/api/v2/users", timeout=5,
+                          headers={"X-Padding": "a" * 9000}),
+    }
+    for status, response in refused.items():
+        assert response.status_code == status
+        assert str(status) in documented
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        body = response.json()
+        assert body["status"] == status and body["type"] == "about:blank"
+        assert body["request_id"] == response.headers["X-Request-ID"]
+        assert "aaaa" not in body["detail"]  # nothing the client sent is echoed
