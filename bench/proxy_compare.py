@@ -62,6 +62,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -560,6 +561,20 @@ def count_redis_commands(url: str, tokens: list[str], requests_: int) -> tuple[f
     return sum(seen.values()) / requests_, dict(sorted(seen.items()))
 
 
+def redis_calls(command: str = "evalsha") -> float | None:
+    """Calls of one command so far (INFO commandstats), None when Redis will not say."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        stats = client.info("commandstats")
+    except redis.RedisError:
+        return None
+    finally:
+        client.close()
+    return float(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
 def gateway_counters(url: str) -> dict[str, float]:
     """Sums over every worker of the gateway's request, Management-call and coalesced-read
     counters, from its /metrics."""
@@ -578,7 +593,9 @@ def app_import_roots(log: Path) -> dict[str, int]:
     """Where the gateway's workers imported the `app` package from, read from the
     PYTHONVERBOSE=1 trace in its log: directory -> modules loaded from it."""
     roots: dict[str, int] = {}
-    for match in re.finditer(r"code object from '([^']*?)/app/[^']*\.py[c]?'",
+    # "# code object from '<pyc>'", "# code object from <source>" (freshly compiled) and
+    # "# <pyc> matches <source>" all name the file a module came from.
+    for match in re.finditer(r"(?:code object from '?|matches )(/[^'\s]*?)/app/[^'\s]*\.pyc?",
                              log.read_text(errors="replace")):
         root = match.group(1).removesuffix("/__pycache__")
         if "/site-packages/" not in root + "/":  # gunicorn/app/..., not our package
@@ -605,6 +622,9 @@ class Cell:
     # The gateway's Management calls per request (its /metrics): below 1 when identical
     # reads in flight were coalesced into one call (every request here reads one user).
     upstream_per_request: float | None = None
+    # The gateway's EVALSHA calls per request under this load (INFO commandstats of its
+    # private Redis; the gateway sends no other command on this path, MONITOR shows).
+    evalsha_per_request: float | None = None
 
 
 WRK_SCRIPT = """
@@ -667,7 +687,7 @@ def run_python_load(url: str, tokens: list[str], concurrency: int, seconds: floa
     deadline = [0.0]
 
     def worker(index: int) -> None:
-        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=5)
+        conn = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port, timeout=5)
         mine, n = latencies[index], index * max(1, distinct // concurrency)
         start_gate.wait()
         while time.perf_counter() < deadline[0]:
@@ -683,7 +703,8 @@ def run_python_load(url: str, tokens: list[str], concurrency: int, seconds: floa
             except (OSError, http.client.HTTPException):
                 errors[index] += 1
                 conn.close()
-                conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=5)
+                conn = http.client.HTTPConnection(parsed.hostname or "127.0.0.1", parsed.port,
+                                                  timeout=5)
                 continue
             mine.append(time.perf_counter() - began)
         conn.close()
@@ -725,13 +746,15 @@ def check_answers(url: str, token: str, target: str) -> None:
 
 def table(cells: list[Cell]) -> str:
     lines = ["| round | target | concurrency | req/s | avg ms | p50 ms | p99 ms | CPU ms/req | "
-             "Redis CPU ms/req | upstream calls/req | requests | errors |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "Redis CPU ms/req | upstream calls/req | EVALSHA/req | requests | errors |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cells:
         upstream = "—" if c.upstream_per_request is None else f"{c.upstream_per_request:.3f}"
+        evalsha = "—" if c.evalsha_per_request is None else f"{c.evalsha_per_request:.2f}"
         lines.append(f"| {c.round or 'median'} | {c.target} | {c.concurrency} | {c.rps:,.0f} | "
                      f"{c.avg_ms:.2f} | {c.p50_ms:.2f} | {c.p99_ms:.2f} | {c.cpu_ms:.2f} | "
-                     f"{c.redis_cpu_ms:.2f} | {upstream} | {c.requests:,} | {c.errors} |")
+                     f"{c.redis_cpu_ms:.2f} | {upstream} | {evalsha} | {c.requests:,} | "
+                     f"{c.errors} |")
     return "\n".join(lines)
 
 
@@ -746,10 +769,12 @@ def medians(cells: list[Cell]) -> list[Cell]:
             return float(statistics.median(getattr(c, attr) for c in group))
 
         ups = [c.upstream_per_request for c in group if c.upstream_per_request is not None]
+        evs = [c.evalsha_per_request for c in group if c.evalsha_per_request is not None]
         out.append(Cell(target, conc, sum(c.requests for c in group), med("rps"), med("avg_ms"),
                         med("p50_ms"), med("p99_ms"), sum(c.errors for c in group),
                         med("cpu_ms"), med("redis_cpu_ms"), round=0,
-                        upstream_per_request=statistics.median(ups) if ups else None))
+                        upstream_per_request=statistics.median(ups) if ups else None,
+                        evalsha_per_request=statistics.median(evs) if evs else None))
     return out
 
 
@@ -801,6 +826,13 @@ def profile_in_process(args: argparse.Namespace, tmp: Path, base_env: dict[str, 
     """Per-request cost of each app without gunicorn, wrk or thread contention."""
     metrics_dir = tmp / "metrics"
     metrics_dir.mkdir()
+    cprofile = {name: os.environ.get(name, "") for name in
+                ("BENCH_CPROFILE", "BENCH_CPROFILE_FILTER", "BENCH_CPROFILE_CALLERS")}
+    # The same clean environment as the gunicorn runs: a shell's REQUESTS_CA_BUNDLE would
+    # override the lean proxy's verify= (requests' trust_env), proxy variables would route.
+    for name in list(os.environ):
+        if name not in CLEAN_ENV:
+            del os.environ[name]
     # As under gunicorn: prometheus_client reads this when first imported.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     runtime = Runtime(args.workers, args.worker_class, args.threads, args.keep_alive)
@@ -834,7 +866,7 @@ def profile_in_process(args: argparse.Namespace, tmp: Path, base_env: dict[str, 
         run(name, 200)
     for index in range(rounds):
         for name in names if index % 2 == 0 else names[::-1]:
-            samples[name].append(_cpu_timed(lambda name=name: run(name, per_round)) / per_round)
+            samples[name].append(_cpu_timed(partial(run, name, per_round)) / per_round)
     print(f"in-process, one thread, Flask test client, warm caches; median over {rounds} "
           f"alternating rounds of {per_round} requests of this thread's CPU time:")
     medians = {name: statistics.median(samples[name]) * 1e6 for name in names}
@@ -842,17 +874,17 @@ def profile_in_process(args: argparse.Namespace, tmp: Path, base_env: dict[str, 
         print(f"  {name:8} {medians[name]:8.0f} µs CPU/request"
               + (f"  ({medians[name] / medians['lean']:.2f}× lean)" if name != "lean" else ""),
               flush=True)
-    if os.environ.get("BENCH_CPROFILE"):
+    if cprofile["BENCH_CPROFILE"]:
         import cProfile
         import pstats
 
         cpu_profile = cProfile.Profile(time.thread_time)
         cpu_profile.runcall(run, "gateway", args.profile)
         stats = pstats.Stats(cpu_profile)
-        stats.sort_stats(os.environ["BENCH_CPROFILE"]).print_stats(
-            os.environ.get("BENCH_CPROFILE_FILTER", ""), 60)
-        if os.environ.get("BENCH_CPROFILE_CALLERS"):
-            stats.print_callers(os.environ["BENCH_CPROFILE_CALLERS"])
+        stats.sort_stats(cprofile["BENCH_CPROFILE"]).print_stats(
+            cprofile["BENCH_CPROFILE_FILTER"], 60)
+        if cprofile["BENCH_CPROFILE_CALLERS"]:
+            stats.print_callers(cprofile["BENCH_CPROFILE_CALLERS"])
         return 0
     try:
         from pyinstrument import Profiler
@@ -1019,10 +1051,15 @@ def main() -> int:
                   f"`app` modules imported from: "
                   + ", ".join(f"{root} ({count} module loads)" for root, count in roots.items()))
             foreign = [root for root in roots if Path(root).resolve() != ROOT]
+            if not roots:
+                print("WARNING: no `app` import found in the gateway's PYTHONVERBOSE trace")
+                return 1
             if foreign:
                 print(f"WARNING: not this tree ({ROOT}): {', '.join(foreign)}")
                 return 1
-            print(f"OK: every `app` module came from {ROOT}")
+            limiter = "/flask_limiter/" in gateway.log.read_text(errors="replace")
+            print(f"OK: every `app` module came from {ROOT}; flask_limiter "
+                  f"{'imported' if limiter else 'not imported'}")
             return 0
 
         if args.serve is not None:
@@ -1091,6 +1128,7 @@ def main() -> int:
                     pids = server_pids(servers[name])
                     counters = (gateway_counters(servers[name].url) if name == "gateway"
                                 else None)
+                    evalsha_before = redis_calls() if name == "gateway" else None
                     cpu_before, redis_before = cpu_seconds(pids), cpu_seconds(redis_pids)
                     load_before = os.getloadavg()[0]
                     cell = measure(args.duration)
@@ -1098,6 +1136,10 @@ def main() -> int:
                     redis_cpu = cpu_seconds(redis_pids) - redis_before
                     per = 1000 / cell.requests if cell.requests else 0.0
                     calls: float | None = None
+                    evalsha: float | None = None
+                    evalsha_after = redis_calls() if evalsha_before is not None else None
+                    if evalsha_before is not None and evalsha_after is not None:
+                        evalsha = (evalsha_after - evalsha_before) / max(1, cell.requests)
                     if counters is not None:
                         after = gateway_counters(servers[name].url)
                         served = after["requests"] - counters["requests"]
@@ -1105,14 +1147,17 @@ def main() -> int:
                             calls = (after["upstream"] - counters["upstream"]) / served
                     cell = dataclasses.replace(cell, cpu_ms=cpu * per,
                                                redis_cpu_ms=redis_cpu * per, round=round_no,
-                                               upstream_per_request=calls)
+                                               upstream_per_request=calls,
+                                               evalsha_per_request=evalsha)
                     cells.append(cell)
                     print(f"  round {round_no} {name:8} c={conc:<3} {cell.rps:9,.0f} req/s  avg "
                           f"{cell.avg_ms:6.2f} ms  p99 {cell.p99_ms:6.2f} ms  CPU "
                           f"{cell.cpu_ms:5.2f} (Redis {cell.redis_cpu_ms:4.2f}) ms/req  errors "
                           f"{cell.errors}  load {load_before:.1f}"
                           + (f"  upstream calls/req {calls:.3f}" if calls is not None
-                             else ""), flush=True)
+                             else "")
+                          + (f"  EVALSHA/req {evalsha:.2f}" if evalsha is not None else ""),
+                          flush=True)
         print()
         print(header)
         print()
