@@ -12,6 +12,7 @@ README.md, "Rate limits"; why not flask-limiter on the hot path: docs/benchmarks
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -81,11 +82,6 @@ def _caller() -> tuple[str, str]:
     except Exception:  # noqa: BLE001 - the view will report it; count as anonymous
         log.exception("authentication failed unexpectedly while rate limiting")
         return ("ip", request.remote_addr or "unknown")
-
-
-def caller_key() -> str:
-    kind, value = _caller()
-    return f"{kind}:{value}"
 
 
 def limit_for_request(settings: Settings) -> tuple[str, str]:
@@ -258,6 +254,12 @@ class RateGate:
         return Verdict(bool(int(ok)), float(now), states, budget)
 
 
+@functools.lru_cache(maxsize=64)
+def _items(rate: str) -> tuple[RateLimitItem, ...]:
+    """The parsed rate string (a handful of distinct ones: settings and `[limits]`)."""
+    return tuple(parse_many(rate))
+
+
 def _exempt() -> bool:
     return (request.endpoint in PUBLIC_ENDPOINTS or request.blueprint in EXEMPT_BLUEPRINTS
             or request.method == "OPTIONS")  # CORS preflights carry no token
@@ -284,7 +286,7 @@ def admit(gate: RateGate) -> None:
     operation = current_operation()
     # Only a caller with a valid token reaching a catalog route may get to Auth0.
     bucket = gate.budget.bucket_for(operation) if kind == "sub" and operation else None
-    verdict = gate.check(f"{kind}:{who}", scope, parse_many(rate), bucket)
+    verdict = gate.check(f"{kind}:{who}", scope, _items(rate), bucket)
     g.setdefault(VERDICT_KEY, verdict)
     if not verdict.allowed:
         raise _refusal(scope, verdict.shown, verdict.now)
