@@ -40,13 +40,10 @@ def _refs(node: Any) -> set[str]:
     return found
 
 
-def extract(source: dict[str, Any]) -> dict[str, Any]:
-    paths: dict[str, dict[str, Any]] = {}
-    for op in CATALOG:
-        paths.setdefault(op.path, {})[op.method.lower()] = source["paths"][op.path][
-            op.method.lower()]
+def referenced_components(source: dict[str, Any], node: Any) -> dict[str, dict[str, Any]]:
+    """Every component of `source` that `node` references, directly or through others."""
     components: dict[str, dict[str, Any]] = {}
-    pending = _refs(paths)
+    pending = _refs(node)
     seen: set[str] = set()
     while pending:
         ref = pending.pop()
@@ -57,6 +54,15 @@ def extract(source: dict[str, Any]) -> dict[str, Any]:
         target = source["components"][kind][name]
         components.setdefault(kind, {})[name] = target
         pending |= _refs(target) - seen
+    return components
+
+
+def extract(source: dict[str, Any]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for op in CATALOG:
+        paths.setdefault(op.path, {})[op.method.lower()] = source["paths"][op.path][
+            op.method.lower()]
+    components = referenced_components(source, paths)
     components["securitySchemes"] = source["components"]["securitySchemes"]
     return {
         "openapi": source["openapi"],

@@ -17,22 +17,9 @@ from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 from scripts import auth0_document
+from scripts.extract_auth0_spec import referenced_components
 
 HOST = "https://tenant.auth0.com"
-
-
-def _refs(node: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/components/"):
-            found.add(ref)
-        for value in node.values():
-            found |= _refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            found |= _refs(value)
-    return found
 
 
 @cache
@@ -46,19 +33,8 @@ def official_api(paths: tuple[str, ...]) -> OpenAPI:
     subset: dict[str, Any] = {k: v for k, v in document.items() if k not in ("paths",
                                                                              "components")}
     subset["paths"] = {p: document["paths"][p] for p in paths}
-    components: dict[str, Any] = {"securitySchemes": document["components"]["securitySchemes"]}
-    todo = _refs(subset["paths"])
-    done: set[str] = set()
-    while todo:
-        ref = todo.pop()
-        if ref in done:
-            continue
-        done.add(ref)
-        _, _, kind, name = ref.split("/", 3)
-        value = document["components"][kind][name]
-        components.setdefault(kind, {})[name] = value
-        todo |= _refs(value) - done
-    subset["components"] = components
+    subset["components"] = {**referenced_components(document, subset["paths"]),
+                            "securitySchemes": document["components"]["securitySchemes"]}
     return OpenAPI.from_dict(subset, config=Config(spec_validator_cls=None))
 
 
