@@ -22,7 +22,7 @@ from . import (
 )
 from .api import approvals as approvals_api
 from .api import audit as audit_api
-from .api import facade, gateway, health, openapi
+from .api import facade, gateway, health, lockout, openapi
 from .guards import approvals, budget, ratelimit
 from .state import SETTINGS_KEY
 from .strict_json import StrictJSONProvider
@@ -68,4 +68,5 @@ def create_app(settings: Settings | None = None, *,
     facade.init_app(app)
     app.register_blueprint(audit_api.bp)
     app.register_blueprint(approvals_api.bp)
+    app.register_blueprint(lockout.bp)
     return app

@@ -241,7 +241,8 @@ def _reason_and_detail(failure: HTTPException | None) -> tuple[str | None, str |
 
 def record_call(operation: Operation, principal: Principal | None, body: Any,
                 call: Call | None, status: int, failure: HTTPException | None = None, *,
-                approval: tuple[str, tuple[str, ...]] | None = None) -> None:
+                approval: tuple[str, tuple[str, ...]] | None = None,
+                action_steps: list[dict[str, Any]] | None = None) -> None:
     """The facade's one audit step: an event from the finished call, or from how far a
     refused request got (`call` is None when it failed before validation; `body` is None
     when it failed before the body was read)."""
@@ -265,8 +266,12 @@ def record_call(operation: Operation, principal: Principal | None, body: Any,
         created = call.response.get("user_id")  # POST /users: the new user
         target = created if isinstance(created, str) else None
     reason, detail = _reason_and_detail(failure)
+    extra = _approval_fields(call, status, approval)
+    if action_steps is not None:  # a gateway action: what each Management call did
+        extra["steps"] = [{k: v for k, v in step.items() if k != "detail"}
+                          for step in action_steps]
     _write(operation.operation_id, operation.method, principal, target, body, status, reason,
-           detail, tier, out_of_scope, _approval_fields(call, status, approval))
+           detail, tier, out_of_scope, extra)
 
 
 def _approval_fields(call: Call | None, status: int,

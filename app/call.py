@@ -81,6 +81,8 @@ class Call:
     # The answer: set by the Management call, or by a step that already fetched it.
     status: int | None = None
     response: Any = None
+    # "owner" operations: the user who owns the session or refresh token acted on.
+    owner: str | None = None
     # Four-eyes approvals: the request this call was held as, or executes, and who approved.
     approval_id: str | None = None
     approved_by: tuple[str, ...] = ()
@@ -96,7 +98,10 @@ class Call:
 
     @property
     def target_user(self) -> str | None:
-        """The id of the user this call acts on (path parameter or body field)."""
+        """The id of the user this call acts on (path parameter, body field, or the owner
+        of the resource acted on)."""
+        if self.operation.owner_lookup is not None:
+            return self.owner
         name = self.operation.target_user
         if name is None:
             return None
@@ -104,3 +109,18 @@ class Call:
             return self.request.path[name]
         value = (self.request.body or {}).get(name)
         return value if isinstance(value, str) and value else None
+
+    @property
+    def body_users(self) -> tuple[str, ...]:
+        """The user ids a body lists (`members`), for operations that act on several."""
+        name = self.operation.body_users
+        values = (self.request.body or {}).get(name) if name else None
+        if not isinstance(values, list):
+            return ()
+        return tuple(v for v in values if isinstance(v, str))
+
+    @property
+    def acted_users(self) -> tuple[str, ...]:
+        """Every user the call acts on: the target and any the body lists."""
+        target = self.target_user
+        return ((target,) if target else ()) + self.body_users

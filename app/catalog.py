@@ -27,6 +27,7 @@ API_PREFIX = "/api/v2"
 # (user-context tokens); a client-credentials tier can never rely on them.
 CURRENT_USER_SCOPES = frozenset({"read:current_user", "update:current_user_metadata",
                                  "delete:current_user"})
+CURRENT_USER_IDENTITY_SCOPES = frozenset({"update:current_user_identities"})
 # Scopes that grant more than their operation needs from the gateway:
 # read:user_idp_tokens makes Auth0 return identity-provider tokens.
 NEVER_CHOSEN_SCOPES = frozenset({"read:user_idp_tokens"})
@@ -45,7 +46,29 @@ PERMISSIONS: dict[str, str] = {
     "users:roles:assign": "Assign roles to and remove roles from a user.",
     "users:logs:read": "Read a user's log events.",
     "users:password_reset": "Create password-change tickets.",
-    "users:mfa_reset": "Remove a user's MFA authenticators.",
+    "users:mfa_reset": "Remove all of a user's MFA authenticators and authentication methods.",
+    "users:mfa:read": "List a user's MFA enrollments and authentication methods.",
+    "users:mfa:delete_method": "Delete one of a user's authentication methods (a lost phone) "
+                               "without touching the others.",
+    "users:mfa:invalidate_browser": "Make MFA ask again on browsers a user chose to remember.",
+    "users:mfa:recovery_code": "Regenerate a user's MFA recovery code (the answer holds the "
+                               "new code, to hand to the user).",
+    "users:permissions:assign": "Assign direct permissions to and remove them from a user "
+                                "(`assignable_permissions` in the policy).",
+    "users:sessions:read": "List a user's sessions and refresh tokens.",
+    "users:sessions:revoke": "Revoke a user's sessions and refresh tokens (one, or all).",
+    "users:lock_out": "Lock a user out now: block the account and revoke every session and "
+                      "refresh token in one call (`POST /gateway/users/{id}/lock-out`).",
+    "users:identities:unlink": "Unlink an identity (a linked secondary account) from a user.",
+    "roles:users:read": "List the users holding a role (each filtered by delegated scope).",
+    "orgs:read": "Read a user's organizations, and an organization's members, member roles "
+                 "and invitations.",
+    "orgs:members:manage": "Add users to and remove them from an organization.",
+    "orgs:roles:assign": "Assign and remove an organization member's roles "
+                         "(`assignable_roles`).",
+    "orgs:invitations:manage": "Create and revoke invitations to an organization.",
+    "orgs:scope:all": "Act on every organization; without it, only on the organization the "
+                      "caller logged in through (the token's `org_id`).",
     "roles:read": "List the tenant's roles.",
     "audit:read": "Read the gateway's audit trail (`/gateway/audit`; together with the "
                   "unrestricted scope permission, since the trail names every user).",
@@ -65,8 +88,12 @@ PERMISSIONS: dict[str, str] = {
 # - "target": one user (`target_user`) is read and checked before the call;
 # - "target-answer": as "target", and that read is the answer (GET /users/{id});
 # - "new-user": the body creates a user who must land inside the caller's scope;
+# - "members": a list of users without app_metadata (a role's users, an organization's
+#   members); a scoped caller's answer is rebuilt from the in-scope users only;
+# - "owner": a session or refresh token, whose owner (`owner_lookup`) is checked;
 # - "none": no user is involved (e.g. the tenant's roles).
-ScopeCheck = Literal["query", "results", "target", "target-answer", "new-user", "none"]
+ScopeCheck = Literal["query", "results", "target", "target-answer", "new-user", "members",
+                     "owner", "none"]
 # Auth0 Essentials rate-limits these groups separately (app/guards/budget.py).
 BudgetGroup = Literal["users-read", "users-write", "other"]
 
@@ -80,6 +107,9 @@ class Operation:
     path: str  # Auth0's path template under /api/v2, e.g. "/users/{id}"
     permission: str  # gateway permission always needed
     summary: str
+    # Where the gateway serves it: Auth0's operations under /api/v2; its own actions
+    # (GATEWAY_ACTIONS) under /gateway.
+    prefix: str = API_PREFIX
     # Body fields that need a permission of their own (field-level authorization).
     field_permissions: Mapping[str, str] = field(default_factory=dict)
     # Body fields never accepted through this operation, with the reason.
@@ -104,6 +134,29 @@ class Operation:
     body_rules: tuple[str, ...] = ()
     # Auth0 query parameters the gateway does not pass on (the reason is in the rule).
     excluded_query: frozenset[str] = frozenset()
+    # The body's `permissions` must be assignable by the caller (escalation protection).
+    assigns_permissions: bool = False
+    # A path parameter naming an organization: org-scoped delegation applies.
+    org_param: str | None = None
+    # "owner": the read whose answer's `user_id` is the user this call acts on.
+    owner_lookup: str | None = None
+    # Another user the call acts on, checked under delegated scope too: a template over
+    # the path parameters (the secondary account an unlink restores).
+    secondary_user: str | None = None
+    # A body field listing user ids the call acts on, each checked under delegated scope.
+    body_users: str | None = None
+    # Auth0 offers the operation on Enterprise plans only (AUTH0_PLAN; README).
+    enterprise_only: bool = False
+    # The tier must hold every accepted scope, not one of them (the call does several
+    # things, each under its own scope).
+    needs_all_scopes: bool = False
+    # The call grants power (roles, permissions, membership): never on one's own account,
+    # whatever `[protection] self_actions` says.
+    grants: bool = False
+    # "members": the key of the answer's list when Auth0 wraps it (include_totals).
+    list_key: str = "users"
+    # The answer lists organizations: an org-scoped caller sees only its own.
+    org_answer: bool = False
 
     @property
     def is_write(self) -> bool:
@@ -111,7 +164,7 @@ class Operation:
 
     @property
     def gateway_path(self) -> str:
-        return API_PREFIX + self.path
+        return self.prefix + self.path
 
     @property
     def flask_rule(self) -> str:
@@ -125,7 +178,8 @@ class Operation:
     def accepted_scopes(self, body_fields: Iterable[str] = ()) -> frozenset[str]:
         """Scopes a client-credentials tier may use for this call (any one suffices)."""
         fields = set(body_fields)
-        scopes: set[str] = set(self.spec_scopes - CURRENT_USER_SCOPES - NEVER_CHOSEN_SCOPES)
+        scopes: set[str] = set(self.spec_scopes - CURRENT_USER_SCOPES - NEVER_CHOSEN_SCOPES
+                               - CURRENT_USER_IDENTITY_SCOPES)
         for scope, allowed_fields in self.scope_field_limits.items():
             if not fields or not fields <= allowed_fields:
                 scopes.discard(scope)
@@ -224,7 +278,7 @@ CATALOG: tuple[Operation, ...] = (
               "List a user's roles", target_user="id", scope_check="target"),
     Operation("post_user_roles", "POST", "/users/{id}/roles", "users:roles:assign",
               "Assign roles to a user", target_user="id", scope_check="target",
-              self_action="change your own roles", assigns_roles=True,
+              self_action="change your own roles", assigns_roles=True, grants=True,
               body_rules=("role-ids",)),
     Operation("delete_user_roles", "DELETE", "/users/{id}/roles", "users:roles:assign",
               "Remove roles from a user", target_user="id", scope_check="target",
@@ -250,14 +304,144 @@ CATALOG: tuple[Operation, ...] = (
               "Remove a user's MFA authenticators", target_user="id", scope_check="target",
               self_action="reset your own MFA"),
     Operation("get_roles", "GET", "/roles", "roles:read", "List roles"),
+    # -- Direct permissions (escalation: `assignable_permissions`, never to oneself) --
+    Operation("post_permissions", "POST", "/users/{id}/permissions",
+              "users:permissions:assign", "Assign permissions to a user", target_user="id",
+              scope_check="target", self_action="grant yourself permissions",
+              assigns_permissions=True, grants=True),
+    Operation("delete_permissions", "DELETE", "/users/{id}/permissions",
+              "users:permissions:assign", "Remove permissions from a user", target_user="id",
+              scope_check="target", self_action="remove your own permissions",
+              assigns_permissions=True),
+    # -- Sessions and refresh tokens (Auth0: Enterprise plans only) --
+    Operation("get_sessions_for_user", "GET", "/users/{user_id}/sessions",
+              "users:sessions:read", "List a user's sessions", target_user="user_id",
+              scope_check="target", enterprise_only=True),
+    Operation("delete_sessions_for_user", "DELETE", "/users/{user_id}/sessions",
+              "users:sessions:revoke", "Revoke all of a user's sessions",
+              target_user="user_id", scope_check="target", enterprise_only=True),
+    Operation("get_session", "GET", "/sessions/{id}", "users:sessions:read", "Get a session",
+              scope_check="owner", owner_lookup="get_session", enterprise_only=True),
+    Operation("delete_session", "DELETE", "/sessions/{id}", "users:sessions:revoke",
+              "Revoke a session", scope_check="owner", owner_lookup="get_session",
+              enterprise_only=True),
+    Operation("get_refresh_tokens_for_user", "GET", "/users/{user_id}/refresh-tokens",
+              "users:sessions:read", "List a user's refresh tokens", target_user="user_id",
+              scope_check="target", enterprise_only=True),
+    Operation("delete_refresh_tokens_for_user", "DELETE", "/users/{user_id}/refresh-tokens",
+              "users:sessions:revoke", "Revoke all of a user's refresh tokens",
+              target_user="user_id", scope_check="target", enterprise_only=True),
+    Operation("get_refresh_token", "GET", "/refresh-tokens/{id}", "users:sessions:read",
+              "Get a refresh token", scope_check="owner", owner_lookup="get_refresh_token",
+              enterprise_only=True),
+    Operation("delete_refresh_token", "DELETE", "/refresh-tokens/{id}", "users:sessions:revoke",
+              "Revoke a refresh token", scope_check="owner", owner_lookup="get_refresh_token",
+              enterprise_only=True),
+    Operation("user_revoke_access", "POST", "/users/{id}/revoke-access",
+              "users:sessions:revoke", "Revoke a user's sessions and refresh tokens",
+              target_user="id", scope_check="target", enterprise_only=True,
+              needs_all_scopes=True),
+    # -- MFA detail: each action its own permission --
+    Operation("get_enrollments", "GET", "/users/{id}/enrollments", "users:mfa:read",
+              "List a user's Guardian enrollments", target_user="id", scope_check="target"),
+    Operation("get_authentication-methods", "GET", "/users/{id}/authentication-methods",
+              "users:mfa:read", "List a user's authentication methods", target_user="id",
+              scope_check="target"),
+    Operation("get_authentication-methods_by_authentication_method_id", "GET",
+              "/users/{id}/authentication-methods/{authentication_method_id}",
+              "users:mfa:read", "Get one authentication method", target_user="id",
+              scope_check="target"),
+    Operation("delete_authentication-methods_by_authentication_method_id", "DELETE",
+              "/users/{id}/authentication-methods/{authentication_method_id}",
+              "users:mfa:delete_method", "Delete one authentication method",
+              target_user="id", scope_check="target",
+              self_action="delete your own MFA methods"),
+    Operation("delete_authentication-methods", "DELETE", "/users/{id}/authentication-methods",
+              "users:mfa_reset", "Delete all of a user's authentication methods",
+              target_user="id", scope_check="target", self_action="reset your own MFA"),
+    Operation("post_invalidate-remember-browser", "POST",
+              "/users/{id}/multifactor/actions/invalidate-remember-browser",
+              "users:mfa:invalidate_browser", "Invalidate MFA's remembered browsers",
+              target_user="id", scope_check="target"),
+    Operation("post_recovery-code-regeneration", "POST",
+              "/users/{id}/recovery-code-regeneration", "users:mfa:recovery_code",
+              "Regenerate a user's MFA recovery code", target_user="id", scope_check="target",
+              self_action="regenerate your own recovery code"),
+    # -- Linked identities --
+    Operation("delete_user_identity_by_user_id", "DELETE",
+              "/users/{id}/identities/{provider}/{user_id}", "users:identities:unlink",
+              "Unlink an identity from a user", target_user="id", scope_check="target",
+              secondary_user="{provider}|{user_id}",
+              self_action="unlink your own identities"),
+    # -- Users by role: filtered by delegated scope without leaking counts --
+    Operation("get_role_user", "GET", "/roles/{id}/users", "roles:users:read",
+              "List a role's users", scope_check="members"),
+    # -- Organizations: org-scoped delegation (`org_param`) --
+    Operation("get_user_organizations", "GET", "/users/{id}/organizations", "orgs:read",
+              "List a user's organizations", target_user="id", scope_check="target",
+              org_answer=True),
+    Operation("get_organization_members", "GET", "/organizations/{id}/members", "orgs:read",
+              "List an organization's members", org_param="id", scope_check="members",
+              list_key="members"),
+    Operation("post_members", "POST", "/organizations/{id}/members", "orgs:members:manage",
+              "Add members to an organization", org_param="id", body_users="members",
+              self_action="add yourself to an organization", grants=True),
+    Operation("delete_members", "DELETE", "/organizations/{id}/members",
+              "orgs:members:manage", "Remove members from an organization", org_param="id",
+              body_users="members", self_action="remove yourself from an organization"),
+    Operation("get_organization_member_roles", "GET",
+              "/organizations/{id}/members/{user_id}/roles", "orgs:read",
+              "List an organization member's roles", org_param="id", target_user="user_id",
+              scope_check="target"),
+    Operation("post_organization_member_roles", "POST",
+              "/organizations/{id}/members/{user_id}/roles", "orgs:roles:assign",
+              "Assign roles to an organization member", org_param="id",
+              target_user="user_id", scope_check="target", assigns_roles=True, grants=True,
+              self_action="change your own organization roles", body_rules=("role-ids",)),
+    Operation("delete_organization_member_roles", "DELETE",
+              "/organizations/{id}/members/{user_id}/roles", "orgs:roles:assign",
+              "Remove roles from an organization member", org_param="id",
+              target_user="user_id", scope_check="target", assigns_roles=True,
+              self_action="remove your own organization roles", body_rules=("role-ids",)),
+    Operation("get_invitations", "GET", "/organizations/{id}/invitations", "orgs:read",
+              "List an organization's invitations", org_param="id"),
+    Operation("post_invitations", "POST", "/organizations/{id}/invitations",
+              "orgs:invitations:manage", "Invite someone to an organization", org_param="id",
+              assigns_roles=True, body_rules=("role-ids",)),
+    Operation("delete_invitations_by_invitation_id", "DELETE",
+              "/organizations/{id}/invitations/{invitation_id}", "orgs:invitations:manage",
+              "Revoke an invitation", org_param="id"),
 )
+
+
+
+@dataclass(frozen=True)
+class ActionStep:
+    """One Management call of a gateway action, with the body it always sends."""
+
+    name: str
+    operation: Operation
+    body: Mapping[str, Any]
+
+
+# Gateway actions: one request, several Management calls, one audit event. Not Auth0
+# operations (no spec entry, no tier of their own: each step runs with its operation's).
+LOCK_OUT = Operation("lock_out", "POST", "/users/{id}/lock-out", "users:lock_out",
+                     "Lock a user out now: block, then revoke every session and refresh "
+                     "token", prefix="/gateway", target_user="id", scope_check="target",
+                     self_action="lock yourself out")
+GATEWAY_ACTIONS: tuple[Operation, ...] = (LOCK_OUT,)
 
 # The one index over the catalog: by operation id and by Flask route.
 BY_ID: Mapping[str, Operation] = {op.operation_id: op for op in CATALOG}
 BY_ROUTE: Mapping[tuple[str, str], Operation] = {(op.flask_rule, op.method): op
-                                                 for op in CATALOG}
+                                                 for op in (*CATALOG, *GATEWAY_ACTIONS)}
 
 # Reads the guardrails make themselves (scope checks, escalation protection).
 READ_USER = BY_ID["get_users_by_id"]
+SEARCH_USERS = BY_ID["get_users"]
+READ_USER_PERMISSIONS = BY_ID["get_permissions"]
+LOCK_OUT_STEPS = (ActionStep("block", BY_ID["patch_users_by_id"], {"blocked": True}),
+                  ActionStep("revoke_access", BY_ID["user_revoke_access"], {}))
 READ_USER_ROLES = BY_ID["get_user_roles"]
 LIST_ROLES = BY_ID["get_roles"]

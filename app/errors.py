@@ -53,6 +53,19 @@ PROBLEM_TYPES: dict[str, str] = {
     "protected-user": "403: the target holds a protected role; a stronger permission is "
                       "needed.",
     "self-action": "403: acting on yourself (delete, block, own roles, own MFA) is refused.",
+    "self-grant": "403: granting yourself roles, permissions or membership is always refused.",
+    "permission-not-assignable": "403: the caller's roles may not assign or remove that "
+                                 "permission (`assignable_permissions`).",
+    "permission-not-held": "403: the caller may not grant a permission it does not hold "
+                           "itself (`[protection] grant_unheld_permissions`).",
+    "org-claim-missing": "403: the token carries no usable `org_id`, so the caller may act on "
+                         "no organization (without `orgs:scope:all`).",
+    "org-not-yours": "403: the organization is not the one the caller logged in through.",
+    "scope-list-too-long": "403: a list of users too long to filter by the caller's "
+                           "delegated scope.",
+    "plan-required": "403: Auth0 offers the operation on Enterprise plans only (MGMT_PLAN).",
+    "lock-out-incomplete": "502: a lock-out could not block the user (`steps` says what "
+                           "each step did).",
     "rate-limited": "429: the caller's own rate limit (`Retry-After`, `RateLimit-*`).",
     "budget-exhausted": "429: the fleet-wide Management API budget is spent "
                         "(`Retry-After`).",

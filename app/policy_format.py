@@ -21,7 +21,8 @@ POLICY_FORMAT = PolicyFormat(
         stepup.SECTION: stepup.parse_section,  # [step_up]
         approvals.SECTION: approvals.parse_section,  # [approvals]
     },
-    role_keys={escalation.ROLE_KEY: escalation.parse_assignable},
+    role_keys={escalation.ROLE_KEY: escalation.parse_assignable,
+               escalation.PERMISSION_KEY: escalation.parse_assignable_permissions},
 )
 
 

@@ -390,7 +390,9 @@ SPECS: tuple[Spec, ...] = (
          "Longest a request waits on an Auth0 429 before answering 429 itself.",
          group="Management API"),
     Spec("MGMT_PLAN", "mgmt_plan", _choice(MGMT_PLANS), "free", "enterprise",
-         "Auth0 plan whose Management API rate limit the fleet-wide budget follows.",
+         "Auth0 plan: the fleet-wide budget follows its Management API rate limit, and "
+         "session and refresh-token operations (Enterprise only) are offered on enterprise, "
+         "enterprise-nonprod and custom.",
          group="Guardrails"),
     Spec("MGMT_BUDGET_RATE", "mgmt_budget_rate", _float_between(0, 10000), "0", "16",
          "Override the plan: Management API requests per second for the whole fleet (0 = plan "

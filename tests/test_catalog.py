@@ -27,6 +27,37 @@ EXPECTED_PERMISSION = {
     "post_verification-email": "users:update",
     "delete_authenticators": "users:mfa_reset",
     "get_roles": "roles:read",
+    # Issue 15: each new action its own permission.
+    "post_permissions": "users:permissions:assign",
+    "delete_permissions": "users:permissions:assign",
+    "get_sessions_for_user": "users:sessions:read",
+    "delete_sessions_for_user": "users:sessions:revoke",
+    "get_session": "users:sessions:read",
+    "delete_session": "users:sessions:revoke",
+    "get_refresh_tokens_for_user": "users:sessions:read",
+    "delete_refresh_tokens_for_user": "users:sessions:revoke",
+    "get_refresh_token": "users:sessions:read",
+    "delete_refresh_token": "users:sessions:revoke",
+    "user_revoke_access": "users:sessions:revoke",
+    "get_enrollments": "users:mfa:read",
+    "get_authentication-methods": "users:mfa:read",
+    "get_authentication-methods_by_authentication_method_id": "users:mfa:read",
+    "delete_authentication-methods_by_authentication_method_id": "users:mfa:delete_method",
+    "delete_authentication-methods": "users:mfa_reset",
+    "post_invalidate-remember-browser": "users:mfa:invalidate_browser",
+    "post_recovery-code-regeneration": "users:mfa:recovery_code",
+    "delete_user_identity_by_user_id": "users:identities:unlink",
+    "get_role_user": "roles:users:read",
+    "get_user_organizations": "orgs:read",
+    "get_organization_members": "orgs:read",
+    "post_members": "orgs:members:manage",
+    "delete_members": "orgs:members:manage",
+    "get_organization_member_roles": "orgs:read",
+    "post_organization_member_roles": "orgs:roles:assign",
+    "delete_organization_member_roles": "orgs:roles:assign",
+    "get_invitations": "orgs:read",
+    "post_invitations": "orgs:invitations:manage",
+    "delete_invitations_by_invitation_id": "orgs:invitations:manage",
 }
 
 # PATCH /users/{id}: what a body touching only that field needs (issue 4).
@@ -61,3 +92,12 @@ def test_create_with_app_metadata_needs_both_permissions() -> None:
 def test_every_permission_named_is_known() -> None:
     named = set(EXPECTED_PERMISSION.values()) | set().union(*EXPECTED_PATCH.values())
     assert named <= set(PERMISSIONS)
+
+
+def test_the_lock_out_action_has_its_own_permission() -> None:
+    from app.catalog import GATEWAY_ACTIONS, LOCK_OUT_STEPS
+
+    assert {op.operation_id: op.permission for op in GATEWAY_ACTIONS} == {
+        "lock_out": "users:lock_out"}
+    assert [(s.name, s.operation.operation_id) for s in LOCK_OUT_STEPS] == [
+        ("block", "patch_users_by_id"), ("revoke_access", "user_revoke_access")]

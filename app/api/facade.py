@@ -19,9 +19,10 @@ from ..call import Call
 from ..catalog import CATALOG, Operation
 from ..errors import Problem
 from ..guards import approvals, escalation, scope, stepup
-from ..management import upstream
+from ..management import plans, upstream
 from ..management.response_filter import filter_response
 from ..schemas.requests import validator_for
+from ..state import settings
 
 bp = Blueprint("facade", __name__)
 
@@ -40,6 +41,7 @@ def handle(operation: Operation, path_params: dict[str, str]) -> Response:
         body = _json_body(operation)  # parse the body (415/400/413)
         fields = tuple(body) if isinstance(body, dict) else ()
         auth.authorize(operation, fields)  # authorize, field by field: 403/400
+        plans.require(operation, settings())  # Enterprise-only operations on other plans: 403
         stepup.check(operation, fields, principal)  # RFC 9470: a fresh MFA login, or 401
         validated = validator_for(operation).validate(path_params, request.args, body)
         call = Call(operation, principal, validated, fields, fresh=_no_cache())

@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from app.auth import Principal, current_principal
-from app.catalog import CATALOG, Operation
+from app.catalog import CATALOG, GATEWAY_ACTIONS, Operation
+from app.management import plans
+from app.state import settings
 
 bp = Blueprint("gateway", __name__, url_prefix="/gateway")
 
@@ -13,7 +15,8 @@ bp = Blueprint("gateway", __name__, url_prefix="/gateway")
 def allowed_operations(principal: Principal) -> list[Operation]:
     """Operations the caller may use at least in part, in catalog order (field-level
     permissions may still refuse some bodies: see `allowed_fields`)."""
-    return [op for op in CATALOG if op.entry_permissions & principal.permissions]
+    return [op for op in (*CATALOG, *GATEWAY_ACTIONS) if op.entry_permissions & principal.permissions
+            and plans.offered(op, settings())]
 
 
 def allowed_fields(principal: Principal, operation: Operation) -> list[str]:

@@ -18,13 +18,15 @@ from flask import current_app
 
 from ..auth.policy import Locator
 from ..call import Call
-from ..catalog import LIST_ROLES, PERMISSIONS, READ_USER_ROLES
+from ..catalog import LIST_ROLES, PERMISSIONS, READ_USER_PERMISSIONS, READ_USER_ROLES
 from ..errors import Problem
 from ..management import upstream
 from ..state import policy, policy_section
 
 SECTION = "protection"
 ROLE_KEY = "assignable_roles"
+PERMISSION_KEY = "assignable_permissions"
+PERMISSION_FIELDS = ("resource_server_identifier", "permission_name")
 DEFAULT_MANAGE_PERMISSION = "users:manage_protected"
 SELF_ACTION_CHOICES = ("deny", "allow")
 ROLE_CACHE_SECONDS = 60.0
@@ -38,6 +40,12 @@ class ProtectionConfig:
     protected_roles: frozenset[str] = frozenset()
     manage_permission: str = DEFAULT_MANAGE_PERMISSION
     self_actions: str = "deny"
+    # Direct permissions: may a caller grant one it does not hold itself?
+    grant_unheld_permissions: bool = False
+
+
+# (resource_server_identifier, permission_name): a permission as Auth0's body names it.
+PermissionRef = tuple[str, str]
 
 
 def _names(raw: Any) -> list[str] | None:
@@ -55,15 +63,44 @@ def parse_assignable(role: str, raw: Any, locate: Locator, problems: list[str]) 
     return frozenset(names)
 
 
+def parse_assignable_permissions(role: str, raw: Any, locate: Locator,
+                                 problems: list[str]) -> frozenset[PermissionRef]:
+    """`assignable_permissions = [{ resource_server_identifier = "...", permission_name =
+    "..." }, ...]`: the direct permissions holders of the role may assign and remove."""
+    where = locate.where(section=("roles", role), key=PERMISSION_KEY)
+    entries = raw if isinstance(raw, list) else None
+    refs: set[PermissionRef] = set()
+    for entry in entries or []:
+        if (not isinstance(entry, dict) or set(entry) != set(PERMISSION_FIELDS)
+                or not all(isinstance(entry[k], str) and entry[k].strip()
+                           for k in PERMISSION_FIELDS)):
+            entries = None
+            break
+        refs.add((entry["resource_server_identifier"], entry["permission_name"]))
+    if entries is None:
+        problems.append(f"{where}: role {role!r}: {PERMISSION_KEY} must be a list of tables "
+                        f"{{ resource_server_identifier = \"...\", permission_name = "
+                        f"\"...\" }}")
+        return frozenset()
+    return frozenset(refs)
+
+
 def parse_section(raw: Any, locate: Locator, problems: list[str]) -> ProtectionConfig:
     where = locate.where(section=(SECTION,))
     if not isinstance(raw, dict):
         problems.append(f"{locate.where(key=SECTION)}: [protection] must be a table")
         return ProtectionConfig()
-    unknown = set(raw) - {"protected_roles", "manage_permission", "self_actions"}
+    unknown = set(raw) - {"protected_roles", "manage_permission", "self_actions",
+                          "grant_unheld_permissions"}
     if unknown:
         problems.append(f"{where}: [protection]: unknown key(s) {', '.join(sorted(unknown))}; "
-                        f"allowed: protected_roles, manage_permission, self_actions")
+                        f"allowed: protected_roles, manage_permission, self_actions, "
+                        f"grant_unheld_permissions")
+    unheld = raw.get("grant_unheld_permissions", False)
+    if not isinstance(unheld, bool):
+        problems.append(f"{locate.where(section=(SECTION,), key='grant_unheld_permissions')}: "
+                        f"grant_unheld_permissions must be true or false")
+        unheld = False
     protected = _names(raw.get("protected_roles", []))
     if protected is None:
         problems.append(f"{locate.where(section=(SECTION,), key='protected_roles')}: "
@@ -79,7 +116,7 @@ def parse_section(raw: Any, locate: Locator, problems: list[str]) -> ProtectionC
         problems.append(f"{locate.where(section=(SECTION,), key='self_actions')}: self_actions "
                         f"must be \"deny\" or \"allow\"")
         self_actions = "deny"
-    return ProtectionConfig(frozenset(protected), str(permission), str(self_actions))
+    return ProtectionConfig(frozenset(protected), str(permission), str(self_actions), unheld)
 
 
 def config() -> ProtectionConfig:
@@ -88,14 +125,22 @@ def config() -> ProtectionConfig:
     return found
 
 
-def assignable_roles(role_names: tuple[str, ...]) -> frozenset[str]:
+def _role_grants(role_names: tuple[str, ...], key: str) -> frozenset[Any]:
     roles = policy().roles
-    granted: set[str] = set()
+    granted: set[Any] = set()
     for name in role_names:
         role = roles.get(name)
         if role is not None:
-            granted |= set(role.extras.get(ROLE_KEY, frozenset()))
+            granted |= set(role.extras.get(key, frozenset()))
     return frozenset(granted)
+
+
+def assignable_roles(role_names: tuple[str, ...]) -> frozenset[str]:
+    return _role_grants(role_names, ROLE_KEY)
+
+
+def assignable_permissions(role_names: tuple[str, ...]) -> frozenset[PermissionRef]:
+    return _role_grants(role_names, PERMISSION_KEY)
 
 
 class RoleNames:
@@ -190,18 +235,75 @@ def _check_protected(call: Call, target: str, protection: ProtectionConfig) -> N
                       "protected-user", required_permission=protection.manage_permission)
 
 
+def _requested_permissions(call: Call) -> list[PermissionRef]:
+    refs = []
+    for entry in (call.request.body or {}).get("permissions", []):
+        if isinstance(entry, dict):
+            refs.append((str(entry.get("resource_server_identifier", "")),
+                         str(entry.get("permission_name", ""))))
+    return refs
+
+
+def _held_permissions(user_id: str) -> set[PermissionRef] | None:
+    """Every permission the user holds (direct and through roles), from Auth0; None when
+    there are more pages than the gateway reads."""
+    held: set[PermissionRef] = set()
+    for page in range(ROLE_MAX_PAGES):
+        body = upstream().read(READ_USER_PERMISSIONS, {"id": user_id},
+                               [("page", str(page)), ("per_page", str(ROLE_PAGE_SIZE))],
+                               fresh=True).body
+        items = body.get("permissions", []) if isinstance(body, dict) else body
+        if not isinstance(items, list):
+            return held
+        held.update((str(p.get("resource_server_identifier")), str(p.get("permission_name")))
+                    for p in items if isinstance(p, dict))
+        if len(items) < ROLE_PAGE_SIZE:
+            return held
+    return None
+
+
+def _label(ref: PermissionRef) -> str:
+    return f"{ref[1]} ({ref[0]})"
+
+
+def _check_permissions(call: Call, protection: ProtectionConfig) -> None:
+    """Direct permissions: only those the caller's roles may assign (`assignable_permissions`),
+    and, when granting, only those the caller holds itself (unless the policy allows)."""
+    requested = _requested_permissions(call)
+    allowed = assignable_permissions(call.principal.roles)
+    refused = [_label(ref) for ref in requested if ref not in allowed]
+    verb = "assign" if call.operation.method == "POST" else "remove"
+    if refused:
+        raise _refuse(f"You may not {verb} the permission(s) {', '.join(refused)}; see "
+                      f"{PERMISSION_KEY} in the gateway's policy.", "permission-not-assignable",
+                      permissions=refused)
+    if call.operation.method != "POST" or protection.grant_unheld_permissions:
+        return
+    held = _held_permissions(call.principal.subject)
+    unheld = [_label(ref) for ref in requested if held is None or ref not in held]
+    if unheld:
+        raise _refuse(f"You may not grant permission(s) you do not hold yourself: "
+                      f"{', '.join(unheld)}.", "permission-not-held", permissions=unheld)
+
+
 def check(call: Call) -> None:
-    """Pipeline step: self-actions, role assignment and protected users (writes only)."""
+    """Pipeline step: self-actions, role and permission assignment and protected users
+    (writes only)."""
     if not call.operation.is_write:
         return
     protection = config()
-    target = call.target_user
-    if target is not None and target == call.principal.subject \
-            and protection.self_actions == "deny":
+    acted = call.acted_users
+    if call.principal.subject in acted:
         action = call.operation.self_action_for(call.fields)
-        if action is not None:
+        if call.operation.grants:
+            # Never to oneself, whatever self_actions says: nobody grants themselves power.
+            raise _refuse(f"You may not {action or 'grant yourself anything'}; ask another "
+                          f"administrator.", "self-grant")
+        if action is not None and protection.self_actions == "deny":
             raise _refuse(f"You may not {action}; ask another administrator.", "self-action")
     if call.operation.assigns_roles:
         _check_assignable(call)
-    if target is not None:
-        _check_protected(call, target, protection)
+    if call.operation.assigns_permissions:
+        _check_permissions(call, protection)
+    for user_id in acted:
+        _check_protected(call, user_id, protection)

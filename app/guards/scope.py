@@ -17,18 +17,20 @@ from .. import metrics
 from ..auth.policy import Locator
 from ..auth.principal import Principal
 from ..call import Call, Restriction, field_value
-from ..catalog import PERMISSIONS, READ_USER
+from ..catalog import BY_ID, PERMISSIONS, READ_USER
 from ..errors import Problem
 from ..management import upstream
 from ..observability import redact
 from ..state import policy_section
-from . import lucene
+from . import lucene, scope_users
 
 log = logging.getLogger("admin_gateway.policy")
 security_log = logging.getLogger("admin_gateway.security")
 
 SECTION = "scope"
 DEFAULT_UNRESTRICTED = "users:scope:all"
+# Organization-scoped delegation: without it, only the organization of the caller's login.
+ORG_UNRESTRICTED = "orgs:scope:all"
 ATTRIBUTES = ("department", "org_id")
 SCOPE_ROOT = "app_metadata"
 _USER_FIELD_RE = re.compile(r"^app_metadata(\.[A-Za-z0-9_]+)+\Z")
@@ -311,14 +313,117 @@ def _check_scope_fields(call: Call, restriction: Restriction) -> None:
                               extra={"field": rule.user_field})
 
 
+def _check_organization(call: Call) -> None:
+    """An organization in the path must be the one the caller logged in through (the
+    token's org_id), unless the caller may act on every organization. Fail closed: a
+    missing or malformed org_id claim is a 403, never a pass."""
+    name = call.operation.org_param
+    if name is None or call.principal.has(ORG_UNRESTRICTED):
+        return
+    org = call.principal.org_id
+    if org is None or "org_id" in call.principal.unusable_claims:
+        raise Problem(403, f"Your token carries no usable org_id, so you may act on no "
+                           f"organization (acting on any needs {ORG_UNRESTRICTED}).",
+                      slug="org-claim-missing")
+    if call.request.path[name] != org:
+        raise Problem(403, f"You may act only on the organization you logged in through "
+                           f"({org}); acting on others needs {ORG_UNRESTRICTED}.",
+                      slug="org-not-yours")
+
+
+def _not_found(call: Call) -> Problem:
+    """The same 404 whether the resource does not exist or its owner is out of scope."""
+    noun = call.operation.path.split("/")[1].removesuffix("s").replace("-", " ")
+    return Problem(404, f"The {noun} does not exist.", slug="upstream-404")
+
+
+def _resolve_owner(call: Call) -> None:
+    """Read the session or refresh token to learn whose it is (scope and escalation check
+    that user); a read of the resource itself is the answer."""
+    lookup = call.operation.owner_lookup
+    if lookup is None:
+        return
+    try:
+        result = upstream().read(BY_ID[lookup], call.request.path, [],
+                                 fresh=call.fresh_reads)
+    except Problem as refused:
+        if refused.code == 404:
+            raise _not_found(call) from None
+        raise
+    owner = result.body.get("user_id") if isinstance(result.body, dict) else None
+    if not isinstance(owner, str) or not owner:
+        # Nobody to check the call against: never act on an unowned answer.
+        raise Problem(502, "Auth0's answer names no owner for this resource, so the "
+                           "gateway cannot check it against your scope.",
+                      slug="upstream-error")
+    call.owner = owner
+    if lookup == call.operation.operation_id:
+        call.tier = upstream().tier_for(call.operation)
+        call.status, call.response = result.status, result.body
+
+
+def _check_owner(call: Call, restriction: Restriction) -> None:
+    assert call.owner is not None
+    if call.owner not in scope_users.admitted([call.owner], restriction,
+                                               fresh=call.fresh_reads):
+        call.out_of_scope = True
+        call.status, call.response = None, None
+        raise _not_found(call)
+
+
+def _check_other_users(call: Call, restriction: Restriction) -> None:
+    """The secondary account an unlink restores, and every user a body lists."""
+    template = call.operation.secondary_user
+    if template is not None:
+        secondary = template.format(**call.request.path)
+        try:
+            result = upstream().read(READ_USER, {"id": secondary},
+                                     [("fields", f"user_id,{SCOPE_ROOT}"),
+                                      ("include_fields", "true")], fresh=call.fresh_reads)
+        except Problem as refused:
+            if refused.code != 404:
+                raise
+            # Not a user of its own: the identity lives only inside the primary account,
+            # which the target check has just admitted.
+        else:
+            if not restriction.admits(result.body):
+                call.out_of_scope = True
+                raise user_not_found()
+    listed = call.body_users
+    if listed:
+        inside = scope_users.admitted(listed, restriction, fresh=call.fresh_reads)
+        outside = [user_id for user_id in dict.fromkeys(listed) if user_id not in inside]
+        if outside:
+            call.out_of_scope = True
+            raise Problem(404, "One or more of these users do not exist.",
+                          slug="upstream-404", extra={"users": outside})
+
+
+def _check_members(call: Call, restriction: Restriction) -> None:
+    operation = call.operation
+    call.response = scope_users.in_scope_answer(
+        operation, call.request.path, call.request.query, operation.list_key, restriction,
+        fresh=call.fresh_reads)
+    call.tier = upstream().tier_for(operation)
+    call.status = 200
+
+
+def _involves_users(call: Call) -> bool:
+    operation = call.operation
+    return (operation.scope_check != "none" or operation.body_users is not None
+            or operation.secondary_user is not None)
+
+
 def check(call: Call) -> None:
     """Pipeline step: refuse or restrict what the caller may see and change."""
     kind = call.operation.scope_check
-    if kind == "none":
+    _check_organization(call)  # org-scoped delegation: the caller's own organization
+    if not _involves_users(call):
         return  # no user is involved (e.g. the tenant's roles)
     restriction = restriction_for(call.principal)
     if kind == "query":
         _canonical_search(call, restriction)
+    _resolve_owner(call)  # a session or refresh token: whose it is (escalation needs it)
     if restriction is None:
         return
     call.restriction = restriction
@@ -326,6 +431,11 @@ def check(call: Call) -> None:
         _ensure_scope_field(call)
     elif kind in ("target", "target-answer"):
         _check_target(call, restriction)
+    elif kind == "owner":
+        _check_owner(call, restriction)
+    elif kind == "members":
+        _check_members(call, restriction)
+    _check_other_users(call, restriction)
     if call.operation.is_write:
         _check_scope_fields(call, restriction)
 
@@ -336,6 +446,7 @@ def filter_results(call: Call) -> None:
     was restricted upstream, so a user outside the scope in its answer means the restriction
     failed: a tripwire, never a patched-up partial answer (whose counts would still include
     the hidden users) — 502, a security event in the log and in /metrics."""
+    _filter_organizations(call)
     restriction = call.restriction
     if restriction is None or call.response is None:
         return
@@ -352,6 +463,26 @@ def filter_results(call: Call) -> None:
     if call.strip_scope_field:
         kept = [_strip(user) for user in kept]
     call.response = {**body, "users": kept} if isinstance(body, dict) else kept
+
+
+def _filter_organizations(call: Call) -> None:
+    """A user's organizations, as an org-scoped caller may see them: only its own."""
+    if not call.operation.org_answer or call.principal.has(ORG_UNRESTRICTED):
+        return
+    org = None if "org_id" in call.principal.unusable_claims else call.principal.org_id
+    body = call.response
+    key = "organizations"
+    items = body.get(key) if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        return
+    kept = [item for item in items if isinstance(item, dict) and org is not None
+            and item.get("id") == org]
+    if isinstance(body, dict):
+        call.response = {**body, key: kept}
+        if "total" in body:
+            call.response["total"] = len(kept)
+    else:
+        call.response = kept
 
 
 def _tripwire(call: Call, outside: int) -> None:

@@ -35,13 +35,20 @@ class NoCoveringTier(LookupError):
 
 def choose_tier(operation: Operation, body_fields: Iterable[str],
                 tiers: Sequence[TierConfig]) -> TierConfig:
-    """The smallest tier whose scopes include one of the operation's accepted scopes."""
+    """The smallest tier whose scopes include one of the operation's accepted scopes (all of
+    them, for an operation that `needs_all_scopes`)."""
     accepted = operation.accepted_scopes(body_fields)
-    covering = [tier for tier in tiers if tier.scopes & accepted]
+    covering = [tier for tier in tiers if _covers(tier, operation, accepted)]
     if not covering:
         raise NoCoveringTier(operation, accepted)
     # min() keeps the first of equals, so ties go to configuration order.
     return min(covering, key=lambda tier: len(tier.scopes))
+
+
+def _covers(tier: TierConfig, operation: Operation, accepted: frozenset[str]) -> bool:
+    if operation.needs_all_scopes:
+        return bool(accepted) and accepted <= tier.scopes
+    return bool(tier.scopes & accepted)
 
 
 @dataclass(frozen=True)

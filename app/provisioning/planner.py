@@ -137,27 +137,40 @@ def plan_least_privilege(catalog: Sequence[Operation] = CATALOG) -> LeastPrivile
     empty = [n.label for n in all_needs if not n.accepted]
     if empty:
         raise NoPlan("no client-credentials scope is accepted by: " + ", ".join(empty))
-    candidates = sorted({s for n in all_needs for s in n.accepted})
+    # An operation that needs all of its scopes gets a tier of exactly those (no narrower
+    # tier can serve it); the others are planned over one-scope tiers.
+    joint = {n.accepted for n in all_needs if n.operation.needs_all_scopes}
+    single_needs = [n for n in all_needs if not n.operation.needs_all_scopes]
+    # A need with one accepted scope forces that scope into every plan; the exact search
+    # runs over what the forced scopes leave unhit (it stays small as the catalog grows).
+    forced = {next(iter(n.accepted)) for n in single_needs if len(n.accepted) == 1}
+    open_needs = [n for n in single_needs if not n.accepted & forced]
+    candidates = sorted({s for n in open_needs for s in n.accepted} - forced)
     best: tuple[tuple[int, int, tuple[tuple[int, str], ...]], list[str]] | None = None
-    for size in range(1, len(candidates) + 1):
+    for size in range(0, len(candidates) + 1):
         for combo in combinations(candidates, size):
-            chosen = set(combo)
-            if not all(n.accepted & chosen for n in all_needs):
+            chosen = forced | set(combo)
+            if not all(n.accepted & chosen for n in open_needs):
                 continue
-            ordered = _ordered(combo)
-            cost = (sum(_reach(_chosen(ordered, n)) for n in all_needs),
-                    sum(_reach(s) for s in combo),
+            ordered = _ordered(sorted(chosen))
+            cost = (sum(_reach(_chosen(ordered, n)) for n in single_needs),
+                    sum(_reach(s) for s in chosen),
                     tuple((-len(s), s) for s in ordered))
             if best is None or cost < best[0]:
                 best = (cost, ordered)
         if best is not None:
             break
     assert best is not None  # every need has a scope, so all candidates hit them all
-    tiers = tuple(PlannedTier(tier_name(s), frozenset({s})) for s in best[1])
-    by_scope = {next(iter(t.scopes)): t for t in tiers}
+    singles = [PlannedTier(tier_name(s), frozenset({s})) for s in best[1]]
+    joints = [PlannedTier("_".join(tier_name(s) for s in sorted(scopes)), scopes)
+              for scopes in sorted(joint, key=sorted)]
+    tiers = (*singles, *joints)  # one-scope tiers first: choose_tier prefers them
+    by_scope = {next(iter(t.scopes)): t for t in singles}
+    by_joint = {t.scopes: t for t in joints}
     assignments = []
     for need in all_needs:
-        tier = by_scope[_chosen(best[1], need)]
+        tier = (by_joint[need.accepted] if need.operation.needs_all_scopes
+                else by_scope[_chosen(best[1], need)])
         reach = {op for s in tier.scopes for op in scope_reach().get(s, ())}
         assignments.append(Assignment(need, tier, tuple(sorted(reach - {need.auth0_operation}))))
     return LeastPrivilegePlan(tiers, tuple(assignments))
