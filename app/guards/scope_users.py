@@ -12,6 +12,7 @@ Design: docs/guardrails.md, "Delegated scope".
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -21,12 +22,30 @@ from ..errors import Problem
 from ..management import upstream
 from . import lucene
 
+log = logging.getLogger("admin_gateway.security")
+
 # Ids per search: the search answers at most one page, and Auth0 caps per_page at 100.
 BATCH = 50
+# The restriction's own clauses need room too within the gateway's longest q.
+QUERY_BUDGET = lucene.MAX_LENGTH - 256
 # A role's users or an organization's members a scoped caller's answer is built from;
 # beyond it the gateway refuses rather than answer from part of the list.
 MAX_MEMBERS = 1000
 PAGE_SIZE = 100
+
+
+def _batches(ids: Sequence[str]) -> list[list[str]]:
+    """Ids grouped so that each group's query fits the gateway's q length, BATCH at most."""
+    batches: list[list[str]] = []
+    length = 0
+    for user_id in ids:
+        clause = len(lucene.serialize(lucene.Phrase("user_id", user_id))) + len(" OR ")
+        if not batches or len(batches[-1]) >= BATCH or length + clause > QUERY_BUDGET:
+            batches.append([])
+            length = 0
+        batches[-1].append(user_id)
+        length += clause
+    return batches
 
 
 def _ids_query(ids: Sequence[str]) -> str:
@@ -35,14 +54,15 @@ def _ids_query(ids: Sequence[str]) -> str:
 
 def admitted(ids: Iterable[str], restriction: Restriction, *, fresh: bool) -> set[str]:
     """The ids among `ids` that are users inside the restriction."""
-    unique = list(dict.fromkeys(ids))
     inside: set[str] = set()
-    for start in range(0, len(unique), BATCH):
-        batch = unique[start:start + BATCH]
+    for batch in _batches(list(dict.fromkeys(ids))):
         try:
             q = lucene.restrict(_ids_query(batch), restriction.clauses)
         except (lucene.QueryRefused, ValueError):
-            # An id or claim no query can carry: nobody in this batch counts as inside.
+            # An id or claim no query can carry (too long, control characters): nobody in
+            # this batch counts as inside.
+            log.warning("a batch of %d user ids could not be checked against the caller's "
+                        "scope; treated as outside it", len(batch))
             continue
         query = [("q", q), ("search_engine", "v3"), ("per_page", str(BATCH)),
                  ("fields", "user_id,app_metadata"), ("include_fields", "true")]
