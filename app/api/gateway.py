@@ -15,8 +15,8 @@ bp = Blueprint("gateway", __name__, url_prefix="/gateway")
 def allowed_operations(principal: Principal) -> list[Operation]:
     """Operations the caller may use at least in part, in catalog order (field-level
     permissions may still refuse some bodies: see `allowed_fields`)."""
-    return [op for op in (*CATALOG, *GATEWAY_ACTIONS) if op.entry_permissions & principal.permissions
-            and plans.offered(op, settings())]
+    return [op for op in (*CATALOG, *GATEWAY_ACTIONS)
+            if op.entry_permissions & principal.permissions and plans.offered(op, settings())]
 
 
 def allowed_fields(principal: Principal, operation: Operation) -> list[str]:
