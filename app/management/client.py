@@ -34,6 +34,7 @@ from .. import metrics, tracing
 from ..catalog import Operation
 from ..errors import Problem
 from ..observability import redact
+from . import plans
 from .minting import pooled_session
 
 log = logging.getLogger("admin_gateway.management")
@@ -104,6 +105,10 @@ def retry_after_seconds(response: requests.Response, now: float | None = None) -
         except ValueError:
             pass
     return 1.0
+
+
+# Auth0's errorCode when a token lacks the operation's scope.
+INSUFFICIENT_SCOPE = "insufficient_scope"
 
 
 def _auth0_error(response: requests.Response) -> tuple[str, dict[str, Any]]:
@@ -232,6 +237,11 @@ class ManagementClient:
             body = response.json() if response.content else None
             return UpstreamResult(status, body)
         message, extra = _auth0_error(response)
+        if status == 403 and operation.enterprise_only \
+                and extra.get("auth0_error_code") != INSUFFICIENT_SCOPE:
+            # Auth0's refusal of an Enterprise-only feature (its exact body is unconfirmed:
+            # anything but a scope refusal on these operations is taken as the plan's).
+            raise plans.plan_required(message)
         if status in (401, 403):
             # Our credentials, not the caller's: an operator problem, never the caller's 401.
             log.error("Auth0 answered %s to the %s tier (client %s) on %s: %s", status, tier.name,
