@@ -16,21 +16,29 @@ with a private CA). Every session the gateway opens towards Auth0 — JWKS,
 Nothing else from the host's environment is used: sessions keep `trust_env`
 off, so a stray `REQUESTS_CA_BUNDLE`, lowercase `https_proxy` or `.netrc` cannot
 change where credentials go. The adapter decides per request (not
-`Session.request`), because the Management client sends straight to the
-adapter for speed (app/management/client.py).
+`Session.request`), so that no caller can pass proxies or `verify` around it.
+
+The Management API's calls go through urllib3 directly (`egress_pool_manager`,
+app/management/transport.py: a requests call costs ~0.2 ms more CPU,
+docs/benchmarks.md) with the same settings: the proxy when it applies to the
+Auth0 host, the same CAs, verification always on.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
+import certifi
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.util.ssl_ import create_urllib3_context
 
 from config.settings import Settings
 
@@ -151,6 +159,51 @@ def egress_session(settings: Settings, *, pool_connections: int = 4, pool_maxsiz
     if user_agent:
         session.headers["User-Agent"] = user_agent
     return session
+
+
+# What requests sends on its own (the token endpoint's calls still do): the Management API
+# sees the same User-Agent and Accept-Encoding as before the move to urllib3, so that
+# nothing an operator filters on in the tenant's logs changes.
+REQUESTS_HEADERS: Mapping[str, str] = {
+    name: value for name, value in requests.utils.default_headers().items()
+    if name in ("User-Agent", "Accept-Encoding")}
+
+
+def tls_context(egress: Egress) -> ssl.SSLContext:
+    """Certificates verified and host names checked, always: against AUTH0_CA_BUNDLE, else
+    certifi's set (as requests does), never the host's trust store."""
+    context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+    context.load_verify_locations(cafile=egress.ca_bundle or certifi.where())
+    return context
+
+
+def proxy_headers(proxy: str) -> dict[str, str]:
+    """Proxy-Authorization from the proxy URL's credentials, as requests builds it."""
+    parts = urlsplit(proxy)
+    if not parts.username or parts.password is None:
+        return {}
+    return urllib3.make_headers(
+        proxy_basic_auth=f"{unquote(parts.username)}:{unquote(parts.password)}")
+
+
+def egress_pool_manager(settings: Settings, url: str, *, maxsize: int,
+                        timeout: urllib3.Timeout) -> urllib3.PoolManager:
+    """A urllib3 pool manager for calls to `url`'s host under the egress settings: a
+    `ProxyManager` when HTTPS_PROXY applies to that host (NO_PROXY decides once, the host is
+    fixed), else a direct `PoolManager`. Never a retry or a redirect of its own; the pool
+    does not block when full (requests' adapter default): a burst opens extra connections
+    that are not kept."""
+    egress = Egress.from_settings(settings)
+    context = tls_context(egress)  # one context for every connection (and an https proxy)
+    pool_kwargs: dict[str, Any] = {"maxsize": maxsize, "block": False, "retries": False,
+                                   "timeout": timeout, "ssl_context": context}
+    routed = egress.proxies_for(url)
+    if routed:
+        proxy = next(iter(routed.values()))
+        # The URL's credentials go only into Proxy-Authorization; urllib3 keeps host and port.
+        return urllib3.ProxyManager(proxy, num_pools=4, proxy_headers=proxy_headers(proxy),
+                                    proxy_ssl_context=context, **pool_kwargs)
+    return urllib3.PoolManager(num_pools=4, **pool_kwargs)
 
 
 def describe_egress(settings: Settings) -> tuple[bool, list[str]]:

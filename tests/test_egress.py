@@ -12,6 +12,7 @@ environment nor its trust store is a way around the settings.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from app.management.client import ManagementClient
 from app.management.minting import Minter, pooled_session
 from config.settings import ConfigError, Settings, TierConfig, load_settings
 from tests.support.egress import PrivateCA, TinyProxy
-from tests.support.secret_watch import SecretWatch
+from tests.support.secret_watch import SecretWatch, capture_gateway_logs
 
 
 def minimal_env(**changes: str) -> dict[str, str]:
@@ -65,14 +66,14 @@ def proxy(tmp_path: Path) -> Iterator[TinyProxy]:
         yield running
 
 
-class _Token:
-    """A token source for the Management client that mints with a Minter (no cache)."""
+class _Static:
+    """A token source for the Management client that hands out one token."""
 
-    def __init__(self, minter: Minter) -> None:
-        self.minter = minter
+    def __init__(self, token: str) -> None:
+        self.token = token
 
     def get_token(self, tier: TierConfig) -> str:
-        return self.minter.mint(tier).access_token
+        return self.token
 
     def invalidate(self, tier: TierConfig, token: str) -> None:
         return None
@@ -102,9 +103,9 @@ def test_gateway_reaches_auth0_only_through_the_proxy_with_the_private_ca(
     assert tenant.tokens_issued[settings.tier("read").client_id] == 1  # one mint
     assert tenant.calls["GET /api/v2/roles"] == 1  # the Management API call
     tunnels = proxy.connects()
-    # JWKS has its own session, minting and the Management API share the pooled one: two
-    # tunnels at least (keep-alive reuses them), every one of them to the tenant.
-    assert len(tunnels) >= 2, proxy.log_text()
+    # JWKS and minting have a requests session each, the Management API its urllib3 pool:
+    # three tunnels at least (keep-alive reuses them), every one of them to the tenant.
+    assert len(tunnels) >= 3, proxy.log_text()
     assert set(tunnels) == {tls_emulator.domain}
 
 
@@ -115,7 +116,9 @@ def test_with_the_proxy_down_no_call_reaches_auth0(
     tier = settings.tier("read")
     # Up: each kind of call works through the proxy.
     minter = Minter(settings, pooled_session(settings))
-    assert minter.mint(tier).access_token
+    token = minter.mint(tier).access_token
+    assert ManagementClient(settings, _Static(token)).call(LIST_ROLES, tier, "/roles", [],
+                                                          None).status == 200
     keys = JwksCache(settings.jwks_url, session=jwks_session(settings), ttl=600, cooldown=30,
                      timeout=(2, 5))
     assert keys.key(tls_emulator.tenant.keys.current.kid) is not None
@@ -128,9 +131,9 @@ def test_with_the_proxy_down_no_call_reaches_auth0(
     with pytest.raises(JwksUnavailable):
         JwksCache(settings.jwks_url, session=jwks_session(settings), ttl=600, cooldown=30,
                   timeout=(2, 5)).key("any")
-    client = ManagementClient(settings, _Token(minter), session=pooled_session(settings))
+    # A token in hand (minted while the proxy was up): the Management call itself fails.
     with pytest.raises(Problem) as called:
-        client.call(LIST_ROLES, tier, "/roles", [], None)
+        ManagementClient(settings, _Static(token)).call(LIST_ROLES, tier, "/roles", [], None)
     assert called.value.code == 502
     # Nothing went around the proxy (a direct connection would have worked on loopback).
     assert tls_emulator.tenant.jwks_fetches == 0
@@ -144,11 +147,58 @@ def test_without_the_ca_bundle_tls_fails_the_host_trust_store_is_not_used(
     # Even a CA bundle named by the host's environment is ignored: only AUTH0_CA_BUNDLE counts.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(private_ca.ca_file))
     monkeypatch.setenv("CURL_CA_BUNDLE", str(private_ca.ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(private_ca.ca_file))  # OpenSSL's default store
     settings = _egress_settings(make_settings, tls_emulator, proxy, None)
     with pytest.raises(Problem) as minted:
         Minter(settings, pooled_session(settings)).mint(settings.tier("read"))
     assert minted.value.code == 502
     assert sum(tls_emulator.tenant.tokens_issued.values()) == 0
+    with pytest.raises(Problem) as called:
+        ManagementClient(settings, _Static("any-token")).call(LIST_ROLES, settings.tier("read"),
+                                                             "/roles", [], None)
+    assert called.value.code == 502
+    assert not tls_emulator.tenant.calls
+
+
+def test_management_calls_follow_no_proxy_and_ignore_the_hosts_proxy_variables(
+        tls_emulator: Any, proxy: TinyProxy, private_ca: PrivateCA,
+        make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Dead proxies in every variable but the gateway's own: a direct call works only if none
+    # of them is read.
+    for name in ("https_proxy", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    settings = make_settings(tls_emulator, AUTH0_SCHEME="https", HTTPS_PROXY=proxy.url,
+                             NO_PROXY="localhost,127.0.0.1",
+                             AUTH0_CA_BUNDLE=str(private_ca.ca_file))
+    token = Minter(settings, pooled_session(settings)).mint(settings.tier("read")).access_token
+    client = ManagementClient(settings, _Static(token))
+    assert client.call(LIST_ROLES, settings.tier("read"), "/roles", [], None).status == 200
+    assert tls_emulator.tenant.calls["GET /api/v2/roles"] == 1
+    assert proxy.connects() == []  # NO_PROXY names the tenant's host: no tunnel
+
+
+def test_proxy_credentials_open_the_tunnel_and_are_never_logged(
+        tls_emulator: Any, private_ca: PrivateCA, make_settings: Callable[..., Settings],
+        tmp_path: Path) -> None:
+    password = "pr0xy-pa55word-never-logged"
+    with TinyProxy(tmp_path / "auth-proxy", credentials=("gateway", password)) as proxy:
+        settings = _egress_settings(make_settings, tls_emulator, proxy, private_ca)
+        tier = settings.tier("read")
+        with capture_gateway_logs() as logs:
+            token = Minter(settings, pooled_session(settings)).mint(tier).access_token
+            client = ManagementClient(settings, _Static(token))
+            assert client.call(LIST_ROLES, tier, "/roles", [], None).status == 200
+            assert len(proxy.connects()) == 2  # the mint's tunnel and the Management API's
+            # The wrong password: the proxy refuses the tunnel, the call is a 502.
+            wrong = _egress_settings(make_settings, tls_emulator, proxy, private_ca)
+            wrong = replace(wrong, https_proxy=proxy.url.replace(password, "not-the-password"))
+            with pytest.raises(Problem) as refused:
+                ManagementClient(wrong, _Static(token)).call(LIST_ROLES, tier, "/roles", [],
+                                                             None)
+            assert refused.value.code == 502
+        assert tls_emulator.tenant.calls["GET /api/v2/roles"] == 1
+        assert "Auth0 connection-error on get_roles" in logs.getvalue()
+        assert password not in logs.getvalue()
 
 
 def test_host_proxy_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-import requests
 from flask import Flask, g, has_request_context
 
 from config.settings import ConfigError, Settings
@@ -28,6 +27,7 @@ from .. import metrics
 from ..catalog import Operation
 from ..errors import Problem
 from ..management.client import retry_after_seconds
+from ..management.transport import UpstreamResponse
 from ..redis_conn import Breaker
 from ..redis_conn import key as redis_key
 
@@ -332,11 +332,12 @@ class FleetBudget:
                 self.breaker.failed(exc)
         self.local[bucket.name].refund()
 
-    def learn(self, operation: Operation, response: requests.Response) -> None:
+    def learn(self, operation: Operation, response: UpstreamResponse) -> None:
         """Follow what Auth0 says about its own bucket."""
         bucket = self.bucket_for(operation)
-        if response.status_code == 429:
-            wait = min(MAX_DRAIN_SECONDS, max(1 / bucket.rate, retry_after_seconds(response)))
+        if response.status == 429:
+            wait = min(MAX_DRAIN_SECONDS,
+                       max(1 / bucket.rate, retry_after_seconds(response.headers)))
             log.warning("Auth0 answered 429 on %s; holding the %s budget for %.2f s",
                         operation.operation_id, bucket.name, wait)
             self._clamp(bucket, -wait * bucket.gateway_rate)
@@ -346,8 +347,7 @@ class FleetBudget:
             return
         # Auth0's bucket holds `remaining` + a fraction; ours should be `reserve` lower, plus
         # what refilled while the answer travelled back.
-        elapsed = response.elapsed.total_seconds() if response.elapsed else 0.0
-        cap = remaining + 1 - bucket.reserve + bucket.rate * elapsed
+        cap = remaining + 1 - bucket.reserve + bucket.rate * response.elapsed
         estimate = self._estimates.get(bucket.name)
         believed = (bucket.capacity if estimate is None else
                     min(bucket.capacity,
@@ -364,7 +364,7 @@ def pending_reservation() -> Reservation | None:
     return found if isinstance(found, Reservation) else None
 
 
-def _int_header(response: requests.Response, name: str) -> int | None:
+def _int_header(response: UpstreamResponse, name: str) -> int | None:
     value = response.headers.get(name)
     try:
         return int(value) if value is not None else None

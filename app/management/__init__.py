@@ -30,8 +30,9 @@ def init_app(app: Flask, settings: Settings, budget: Budget | None = None) -> Up
     plan = TierPlan(settings.tiers)
     tokens = TokenBroker(settings, redis_conn.redis_client(app))
     app.extensions[BROKER_EXTENSION] = tokens
-    # One pooled session per process for every call to Auth0 (tokens and Management API).
-    client = ManagementClient(settings, tokens, session=tokens.session, budget=budget)
+    # The Management API on its own urllib3 pool (transport.py); the rare token mints keep
+    # the broker's requests session.
+    client = ManagementClient(settings, tokens, budget=budget)
     cache = (ReadCache(settings, redis_conn.redis_client(app))
              if settings.mgmt_read_cache_seconds > 0 else None)
     found = app.extensions[UPSTREAM_EXTENSION] = Upstream(client, plan, cache)

@@ -1,4 +1,4 @@
-"""The outbound Management API client: one pooled session, bounded waits, Auth0 errors mapped.
+"""The outbound Management API client: one connection pool, bounded waits, Auth0 errors mapped.
 
 - The caller's `Authorization` header is never forwarded: every call carries
   the tier's Management token and nothing else from the incoming request.
@@ -21,12 +21,10 @@ import math
 import random
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-
-import requests
 
 from config.settings import Settings, TierConfig
 
@@ -35,7 +33,7 @@ from ..catalog import Operation
 from ..errors import Problem
 from ..observability import redact
 from . import plans
-from .minting import pooled_session
+from .transport import Transport, TransportError, UpstreamResponse, encode_json
 
 log = logging.getLogger("admin_gateway.management")
 
@@ -77,7 +75,7 @@ class Budget(Protocol):
     """The fleet-wide Management API budget (app/guards/budget.py), asked on every attempt."""
 
     def acquire(self, operation: Operation) -> None: ...
-    def learn(self, operation: Operation, response: requests.Response) -> None: ...
+    def learn(self, operation: Operation, response: UpstreamResponse) -> None: ...
 
 
 def sanitize(message: Any) -> str:
@@ -86,10 +84,11 @@ def sanitize(message: Any) -> str:
     return redact(text)[:MAX_DETAIL]
 
 
-def retry_after_seconds(response: requests.Response, now: float | None = None) -> float:
-    """Seconds until Auth0 accepts calls again: Retry-After first, then x-ratelimit-reset."""
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float:
+    """Seconds until Auth0 accepts calls again, from a 429's headers (case-insensitive, any
+    HTTP library's): Retry-After first, then x-ratelimit-reset."""
     now = time.time() if now is None else now
-    header = response.headers.get("Retry-After")
+    header = headers.get("Retry-After")
     if header:
         try:
             return max(0.0, float(header))
@@ -98,7 +97,7 @@ def retry_after_seconds(response: requests.Response, now: float | None = None) -
                 return max(0.0, parsedate_to_datetime(header).timestamp() - now)
             except (TypeError, ValueError):
                 pass
-    reset = response.headers.get("x-ratelimit-reset")
+    reset = headers.get("x-ratelimit-reset")
     if reset:
         try:
             return max(0.0, float(reset) - now)
@@ -111,7 +110,7 @@ def retry_after_seconds(response: requests.Response, now: float | None = None) -
 INSUFFICIENT_SCOPE = "insufficient_scope"
 
 
-def _auth0_error(response: requests.Response) -> tuple[str, dict[str, Any]]:
+def _auth0_error(response: UpstreamResponse) -> tuple[str, dict[str, Any]]:
     try:
         body = response.json()
     except ValueError:
@@ -126,30 +125,29 @@ def _auth0_error(response: requests.Response) -> tuple[str, dict[str, Any]]:
 
 class ManagementClient:
     def __init__(self, settings: Settings, tokens: TokenSource,
-                 session: requests.Session | None = None, budget: Budget | None = None) -> None:
+                 transport: Transport | None = None, budget: Budget | None = None) -> None:
         self.settings = settings
         self.tokens = tokens
         self.base_url = settings.management_url
-        self.timeout = (settings.upstream_connect_timeout, settings.upstream_read_timeout)
-        self.session = session or pooled_session(settings)
+        self.transport = transport or Transport(settings, self.base_url)
         self.budget = budget
+        self._headers = {**self.transport.headers, "Accept": "application/json"}
 
     def call(self, operation: Operation, tier: TierConfig, path: str,
              query: list[tuple[str, str]], body: dict[str, Any] | None) -> UpstreamResult:
         """Send one Management API call; returns Auth0's answer or raises a Problem."""
-        url = self.base_url + path
         idempotent = operation.method in IDEMPOTENT
         wait_deadline = time.monotonic() + self.settings.upstream_429_wait_seconds
         token = self.tokens.get_token(tier)
         refreshed = retried = False
         while True:
-            outcome = self._send(operation, url, token, query, body)
+            outcome = self._send(operation, path, token, query, body)
             if isinstance(outcome, TransportFailure):
                 if not retried and (outcome.never_sent or idempotent):
                     retried = True
                     continue
                 raise outcome.problem(operation)
-            status = outcome.status_code
+            status = outcome.status
             if status == 401 and not refreshed:
                 log.warning("Auth0 refused the %s tier's token; minting a fresh one", tier.name)
                 self.tokens.invalidate(tier, token)
@@ -157,7 +155,7 @@ class ManagementClient:
                 refreshed = True
                 continue
             if status == 429:
-                wait = retry_after_seconds(outcome)
+                wait = retry_after_seconds(outcome.headers)
                 if time.monotonic() + wait <= wait_deadline:
                     time.sleep(wait)
                     continue
@@ -168,50 +166,41 @@ class ManagementClient:
                 continue
             return self._result(operation, tier, outcome)
 
-    def _send(self, operation: Operation, url: str, token: str,
+    def _send(self, operation: Operation, path: str, token: str,
               query: list[tuple[str, str]], body: dict[str, Any] | None,
-              ) -> requests.Response | TransportFailure:
+              ) -> UpstreamResponse | TransportFailure:
         # One client span per attempt when tracing is on (the route template, never the URL).
         with tracing.upstream_span(operation, self.base_url) as span:
-            outcome = self._attempt(operation, url, token, query, body)
+            outcome = self._attempt(operation, path, token, query, body)
             if isinstance(outcome, TransportFailure):
                 tracing.upstream_result(span, error=outcome.kind)
             else:
-                tracing.upstream_result(span, outcome.status_code)
+                tracing.upstream_result(span, outcome.status)
             return outcome
 
-    def _attempt(self, operation: Operation, url: str, token: str,
+    def _attempt(self, operation: Operation, path: str, token: str,
                  query: list[tuple[str, str]], body: dict[str, Any] | None,
-                 ) -> requests.Response | TransportFailure:
+                 ) -> UpstreamResponse | TransportFailure:
         if self.budget is not None:
             self.budget.acquire(operation)  # may wait for the fleet's budget, or raise 429
         started = time.perf_counter()
-        headers = {**self.session.headers, "Authorization": f"Bearer {token}",
-                   "Accept": "application/json"}
+        headers = {**self._headers, "Authorization": f"Bearer {token}"}
+        payload = None
+        if body is not None:
+            payload = encode_json(body)
+            headers["Content-Type"] = "application/json"
         tracing.inject_traceparent(headers)  # the W3C trace context, when tracing is on
-        request = requests.Request(operation.method, url, params=query, json=body,
-                                   headers=headers).prepare()
         try:
-            # Straight to the pooled adapter: Session.request's merging of cookies, hooks and
-            # environment settings (none of which we use) and Session.send's cookie jar
-            # (Auth0's Set-Cookie replayed on later calls, for every caller) cost a fifth of
-            # an upstream call (docs/benchmarks.md). Never a redirect: the adapter follows none.
-            response = self.session.get_adapter(url).send(request, timeout=self.timeout)
-            # As Session.send does: time to the response headers (the budget reads it).
-            response.elapsed = timedelta(seconds=time.perf_counter() - started)
-            response.content  # noqa: B018 - read it all now, so the connection is pooled again
-        except requests.ConnectTimeout:
-            return self._failure(operation, "connect-timeout", never_sent=True, status=504)
-        except requests.ConnectionError as exc:
-            return self._failure(operation, "connection-error", never_sent=_never_reached(exc),
-                                 status=502)
-        except requests.Timeout:
-            return self._failure(operation, "read-timeout", never_sent=False, status=504)
+            # No cookies kept, no redirect followed, no retry inside: this loop decides.
+            response = self.transport.send(operation.method, path, query, payload, headers)
+        except TransportError as exc:
+            return self._failure(operation, exc.kind, never_sent=exc.never_sent,
+                                 status=exc.status)
         finally:
             metrics.UPSTREAM_SECONDS.labels(operation.operation_id).observe(
                 time.perf_counter() - started)
-        metrics.UPSTREAM_CALLS.labels(operation.operation_id, str(response.status_code)).inc()
-        if response.status_code == 429:
+        metrics.UPSTREAM_CALLS.labels(operation.operation_id, str(response.status)).inc()
+        if response.status == 429:
             metrics.UPSTREAM_429.labels(operation.operation_id).inc()
         if self.budget is not None:
             self.budget.learn(operation, response)
@@ -231,10 +220,10 @@ class ManagementClient:
                        headers={"Retry-After": str(seconds)})
 
     def _result(self, operation: Operation, tier: TierConfig,
-                response: requests.Response) -> UpstreamResult:
-        status = response.status_code
+                response: UpstreamResponse) -> UpstreamResult:
+        status = response.status
         if status < 400:
-            body = response.json() if response.content else None
+            body = response.json() if response.body else None
             return UpstreamResult(status, body)
         message, extra = _auth0_error(response)
         if status == 403 and operation.enterprise_only \
@@ -254,9 +243,3 @@ class ManagementClient:
         mapped = status if status in (400, 404, 409) else 400
         raise Problem(mapped, message or f"Auth0 answered {status}.",
                       slug=f"upstream-{mapped}", extra=extra)
-
-
-def _never_reached(exc: requests.ConnectionError) -> bool:
-    """True when the connection failed before a request byte could have been sent."""
-    text = repr(exc)
-    return "NewConnectionError" in text or "Connection refused" in text

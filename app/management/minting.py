@@ -40,7 +40,9 @@ class MintedToken:
 
 
 def pooled_session(settings: Settings) -> requests.Session:
-    """The process's one HTTP session to Auth0 (keep-alive, bounded pool)."""
+    """The process's HTTP session to Auth0's token endpoint (keep-alive, bounded pool). The
+    Management API's calls have their own urllib3 pool (transport.py): mints are rare, so
+    they stay on requests and its instrumentation."""
     # Egress settings (HTTPS_PROXY, NO_PROXY, AUTH0_CA_BUNDLE) and nothing from the host's
     # environment (no proxy variables, CA bundle or .netrc): app/egress.py.
     return egress_session(settings, pool_connections=4, pool_maxsize=settings.upstream_pool_size)

@@ -167,7 +167,7 @@ class TenantApi:
                 raise ProvisioningError(f"{method} /api/v2{path}: Auth0 could not be reached "
                                         f"({type(exc).__name__})") from None
             if response.status_code == 429:
-                wait = retry_after_seconds(response)
+                wait = retry_after_seconds(response.headers)
                 if time.monotonic() + wait > deadline:
                     raise ProvisioningError(f"{method} /api/v2{path}: Auth0's rate limit (429) "
                                             f"outlasts the wait budget of {self.wait_budget:g}s")

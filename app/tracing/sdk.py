@@ -273,8 +273,8 @@ class Tracing:
         self.propagator = TraceparentOnly()
         self._previous_propagator = get_global_textmap()
         set_global_textmap(self.propagator)  # what Flask reads and `requests` sends
-        # The token endpoint and JWKS (Session.send); the Management API's calls skip it
-        # (pooled adapter, app/management/client.py) and get the gateway's own span.
+        # The token endpoint and JWKS (Session.send); the Management API's calls do not use
+        # requests (urllib3, app/management/transport.py) and get the gateway's own span.
         RequestsInstrumentor().instrument(tracer_provider=self.provider)
         RedisInstrumentor().instrument(tracer_provider=self.provider)
         observability.use_trace_ids(_log_ids)

@@ -4,6 +4,7 @@
   127.0.0.1 it signs; `server_context()` serves the emulator over TLS with it.
 - `TinyProxy(tmp)`: tinyproxy on a free loopback port with a generated configuration,
   logging every CONNECT; `connects()` lists the `host:port` each tunnel went to.
+  `TinyProxy(tmp, credentials=(user, password))` asks for them (Basic auth).
 
 A missing tinyproxy skips locally and fails under CI (skip_or_fail); `.ci/run`
 installs it.
@@ -92,7 +93,7 @@ class PrivateCA:
 class TinyProxy:
     """tinyproxy in the foreground on a free loopback port; stopped by its `with` block."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, credentials: tuple[str, str] | None = None) -> None:
         program = shutil.which("tinyproxy") or shutil.which("tinyproxy",
                                                             path="/usr/bin:/usr/sbin")
         if program is None:
@@ -101,6 +102,8 @@ class TinyProxy:
         self.program = program
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        if credentials:
+            self.url = f"http://{credentials[0]}:{credentials[1]}@127.0.0.1:{self.port}"
         directory.mkdir(parents=True, exist_ok=True)
         self.log_file = directory / "tinyproxy.log"
         self.config = directory / "tinyproxy.conf"
@@ -109,7 +112,8 @@ class TinyProxy:
             f"Port {self.port}", "Listen 127.0.0.1", "Timeout 30",
             f'LogFile "{self.log_file}"', "LogLevel Connect",
             f'PidFile "{directory / "tinyproxy.pid"}"', "MaxClients 50",
-            "Allow 127.0.0.1", ""]))
+            "Allow 127.0.0.1",
+            *([f"BasicAuth {credentials[0]} {credentials[1]}"] if credentials else []), ""]))
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> TinyProxy:
