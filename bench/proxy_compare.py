@@ -897,7 +897,8 @@ def profile_in_process(args: argparse.Namespace, tmp: Path, base_env: dict[str, 
     profiler.stop()
     # Library frames stay collapsed except the ones that matter to the hot path.
     print(profiler.output_text(unicode=True, color=False, processor_options={
-        "show_regex": r".*(limits/|app/|redis/client|requests/adapters).*"}))
+        "show_regex": r".*(limits/|app/|redis/client|requests/adapters"
+                      r"|urllib3/connectionpool).*"}))
     return 0
 
 

@@ -1,6 +1,6 @@
-"""CPU per Management call of three upstream transports, against one TLS nginx upstream.
+"""CPU per Management call of the upstream transports, against one TLS nginx upstream.
 
-    .venv/bin/python bench/transport.py                  # ~1 minute: the table
+    .venv/bin/python bench/transport.py                  # ~1 minute: the tables
     .venv/bin/python bench/transport.py --rounds 40 --calls 300 --body list
 
 Starts nginx (1 worker) on loopback serving, over HTTPS with a certificate
@@ -10,16 +10,24 @@ from a CA made here (bench/proxy_compare.py's `make_tls`), a constant-time
 the certificate against that CA and keeps its connections alive, then times,
 in this process and one thread, what one call costs the caller:
 
-- `requests` — today's path in app/management/client.py: the headers merged
-  with the session's, `requests.Request(...).prepare()`, the session's
-  pooled adapter (`app.egress.EgressAdapter`, as the gateway mounts it)
-  `.send(...)`, `response.elapsed` set, the body read, `response.json()`;
+- `requests` — the Management client's path before issue 17 (still how the
+  token endpoint is called): the headers merged with the session's,
+  `requests.Request(...).prepare()`, the session's pooled adapter
+  (`app.egress.EgressAdapter`, as the gateway mounts it) `.send(...)`,
+  `response.elapsed` set, the body read, `response.json()`;
+- `gateway` — the gateway's transport now (app/management/transport.py):
+  `Transport(settings, base_url).send(...)` as `ManagementClient._attempt`
+  calls it (the egress settings' TLS context, the host's one pool), then
+  `UpstreamResponse.json()` (stdlib `json`);
+- `gateway+orjson` — the same with `orjson.loads(response.body)` (when orjson
+  is installed; it is not a project dependency);
 - `urllib3` — `urllib3.PoolManager(...).request(...)` with the query
   url-encoded by hand, then `json.loads(response.data)`;
 - `urllib3-pool` — an `HTTPSConnectionPool` for the one host, `.request(...)`
-  on it (no PoolManager lookup per call), `json.loads`;
-- `urllib3+orjson`, `urllib3-pool+orjson` — the same with `orjson.loads`
-  (when orjson is installed; it is not a project dependency).
+  on it (no PoolManager lookup per call), `json.loads`: the floor.
+
+A second table times the JSON decoding alone (`json.loads` and, when
+installed, `orjson.loads` of the same bytes), per body.
 
 Measure: this thread's CPU time (`time.thread_time`) over `--calls` calls, in
 `--rounds` rounds that rotate the order of the transports (drift hits all
@@ -56,6 +64,7 @@ import requests  # noqa: E402
 import urllib3  # noqa: E402
 
 from app.egress import Egress, EgressAdapter  # noqa: E402
+from app.management.transport import Transport  # noqa: E402
 from bench.proxy_compare import (  # noqa: E402
     USER,
     USER_ID,
@@ -66,6 +75,7 @@ from bench.proxy_compare import (  # noqa: E402
     started,
     trust_for_urllib,
 )
+from config.settings import load_settings  # noqa: E402
 
 orjson: Any
 try:
@@ -180,6 +190,50 @@ def urllib3_call(origin: str, path: str, query: list[tuple[str, str]], ca_file: 
     return call
 
 
+def gateway_call(origin: str, path: str, query: list[tuple[str, str]], ca_file: Path,
+                 loads: Callable[[bytes], Any] | None) -> Call:
+    """app/management/client.py's `_attempt` + `_result` on a 200, through its Transport."""
+    from cryptography.fernet import Fernet
+
+    settings = load_settings({
+        "AUTH0_DOMAIN": origin.split("://", 1)[1], "AUTH0_SCHEME": "https",
+        "AUTH0_CA_BUNDLE": str(ca_file), "AUTH0_AUDIENCE": "https://bench.example/api",
+        "MGMT_TIERS": "read", "MGMT_TIER_READ_CLIENT_ID": "bench",
+        "MGMT_TIER_READ_CLIENT_SECRET": "bench-secret", "MGMT_TIER_READ_SCOPES": "read:users",
+        "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
+        "UPSTREAM_CONNECT_TIMEOUT_SECONDS": str(TIMEOUT[0]),
+        "UPSTREAM_READ_TIMEOUT_SECONDS": str(TIMEOUT[1])})
+    transport = Transport(settings, settings.management_url)
+    base = {**transport.headers, "Accept": "application/json"}
+    management_path = path.removeprefix("/api/v2")
+
+    def call() -> Any:
+        headers = {**base, "Authorization": f"Bearer {TOKEN}"}
+        response = transport.send("GET", management_path, query, None, headers)
+        assert response.status == 200
+        if not response.body:
+            return None
+        return loads(response.body) if loads else response.json()
+
+    return call
+
+
+def decode_samples(data: bytes, rounds: int, per_round: int) -> dict[str, list[float]]:
+    """µs of CPU per decode of `data`, json.loads and orjson.loads, alternating rounds."""
+    decoders: dict[str, Callable[[bytes], Any]] = {"json.loads": json.loads}
+    if orjson is not None:
+        decoders["orjson.loads"] = orjson.loads
+    samples: dict[str, list[float]] = {name: [] for name in decoders}
+    for index in range(rounds):
+        for name in (list(decoders) if index % 2 == 0 else list(decoders)[::-1]):
+            decode = decoders[name]
+            began = time.thread_time()
+            for _ in range(per_round):
+                decode(data)
+            samples[name].append((time.thread_time() - began) / per_round * 1e6)
+    return samples
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=30)
@@ -207,9 +261,10 @@ def measure(calls: dict[str, Call], rounds: int, per_round: int) -> dict[str, li
     return samples
 
 
-def report(title: str, samples: dict[str, list[float]]) -> str:
-    base = statistics.median(samples["requests"])
-    lines = [title, "| transport | µs CPU/call, median | p25 | p75 | vs requests |",
+def report(title: str, samples: dict[str, list[float]], base_name: str = "requests",
+           what: str = "transport", unit: str = "call") -> str:
+    base = statistics.median(samples[base_name])
+    lines = [title, f"| {what} | µs CPU/{unit}, median | p25 | p75 | vs {base_name} |",
              "|---|---:|---:|---:|---:|"]
     for name, values in samples.items():
         q1, _, q3 = statistics.quantiles(values, n=4)
@@ -253,15 +308,15 @@ def main() -> int:
             path, query = bodies[body]
             calls: dict[str, Call] = {
                 "requests": requests_call(upstream.origin, path, query, ca_file),
-                "urllib3": urllib3_call(upstream.origin, path, query, ca_file, json.loads, False),
-                "urllib3-pool": urllib3_call(upstream.origin, path, query, ca_file, json.loads,
-                                             True),
+                "gateway": gateway_call(upstream.origin, path, query, ca_file, None),
             }
             if orjson is not None:
-                calls["urllib3+orjson"] = urllib3_call(upstream.origin, path, query, ca_file,
-                                                       orjson.loads, False)
-                calls["urllib3-pool+orjson"] = urllib3_call(upstream.origin, path, query,
-                                                            ca_file, orjson.loads, True)
+                calls["gateway+orjson"] = gateway_call(upstream.origin, path, query, ca_file,
+                                                       orjson.loads)
+            calls["urllib3"] = urllib3_call(upstream.origin, path, query, ca_file, json.loads,
+                                            False)
+            calls["urllib3-pool"] = urllib3_call(upstream.origin, path, query, ca_file,
+                                                 json.loads, True)
             expected = calls["requests"]()
             for name, call in calls.items():
                 if call() != expected:
@@ -271,6 +326,12 @@ def main() -> int:
             print()
             print(report(f"GET {path}{'?' + urlencode(query) if query else ''} "
                          f"({size:,} bytes of JSON):", results[body]), flush=True)
+            raw = json.dumps(expected).encode()
+            results[body + "-decode"] = decode_samples(raw, args.rounds, args.calls * 5)
+            print()
+            print(report(f"decoding that body alone ({len(raw):,} bytes):",
+                         results[body + "-decode"], "json.loads", "decoder", "decode"),
+                  flush=True)
         print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     if args.json:
         args.json.write_text(json.dumps({"header": header, "samples": results}, indent=2))
