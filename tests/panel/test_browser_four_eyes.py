@@ -39,10 +39,10 @@ approver_permission = "approvals:decide"
 approvers = 1
 expires_in = 3600
 """
-# bob (Support Editor) is the approver of this test.
-EDITOR = '''  "users:update", "users:block", "users:update_metadata", "users:password_reset",
-]'''
-APPROVING_EDITOR = EDITOR.replace("\n]", '\n  "approvals:decide", "users:scope:all",\n]')
+# bob (Support Editor) is the approver of this test (the role's list grows at its head, so
+# that the replacement does not depend on what else the shipped policy grants).
+EDITOR = '[roles."Support Editor"]\npermissions = [\n'
+APPROVING_EDITOR = EDITOR + '  "approvals:decide", "users:scope:all",\n'
 
 
 @pytest.fixture
