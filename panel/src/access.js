@@ -1,5 +1,6 @@
 // What the signed-in user may do, from GET /gateway/me: `operations` lists
-// {method, path, operation_id} the caller may call, `permissions` the gateway
+// {method, path, operation_id} the caller may call (`can` asks by operation_id,
+// `may` by method and path), `permissions` the gateway
 // permissions (some body fields need one of their own, e.g. `blocked` needs
 // users:block). Buttons appear only for what is allowed; the gateway still
 // decides (it is the one that enforces).
@@ -8,11 +9,13 @@ import { createContext, useContext } from "react";
 
 export function accessFrom(me, showAll = false) {
   const operations = new Set((me?.operations || []).map((op) => `${op.method} ${op.path}`));
+  const operationIds = new Set((me?.operations || []).map((op) => op.operation_id));
   const permissions = new Set(me?.permissions || []);
   return {
     me,
     showAll,
     may: (method, path) => operations.has(`${method} ${path}`),
+    can: (operationId) => operationIds.has(operationId),
     has: (permission) => permissions.has(permission),
     // A control is shown when allowed, or when "show all actions" is on (then marked).
     show(allowed) {

@@ -1,4 +1,5 @@
-// Small shared pieces: problem display, loading state, badges, action buttons.
+// Small shared pieces: problem display, loading state, badges, action buttons, tabs,
+// confirmations and the outcome of an action (done, held for approval, refused).
 
 import { useCallback, useEffect, useState } from "react";
 
@@ -16,12 +17,18 @@ function flattenErrors(errors, prefix = "") {
   });
 }
 
+// The gateway's refusal of what the tenant's Auth0 plan does not offer (sessions and
+// refresh tokens: Enterprise only).
+export const isPlanRequired = (problem) => String(problem?.type || "").endsWith("plan-required");
+export const PLAN_REQUIRED = "This needs an Auth0 Enterprise plan, which this tenant does not have.";
+
 export function Problem({ error, onDismiss }) {
   if (!error) return null;
   const problem = error instanceof GatewayError
     ? error.problem
     : { title: "Something went wrong", detail: error.message || String(error) };
   const fieldErrors = flattenErrors(problem.errors);
+  const planRequired = isPlanRequired(problem);
   return (
     <div className="problem" role="alert" data-testid="problem">
       <div className="problem-head">
@@ -32,6 +39,9 @@ export function Problem({ error, onDismiss }) {
                   aria-label="Dismiss">×</button>
         ) : null}
       </div>
+      {planRequired ? (
+        <p className="problem-plan" data-testid="plan-required"><strong>{PLAN_REQUIRED}</strong></p>
+      ) : null}
       {problem.detail ? <p className="problem-detail">{problem.detail}</p> : null}
       {fieldErrors.length ? (
         <ul className="field-errors">
@@ -71,6 +81,99 @@ export function ActionButton({ allowed, children, className = "", ...props }) {
       {children}{allowed ? null : <span className="not-allowed-tag"> · not allowed</span>}
     </button>
   );
+}
+
+// Ask before a write that is hard to undo: the button turns into "question? Yes / Cancel".
+export function ConfirmButton({ allowed, question, confirm, onConfirm, disabled, className = "",
+                                children }) {
+  const [asking, setAsking] = useState(false);
+  if (!asking) {
+    return (
+      <ActionButton allowed={allowed} className={className} disabled={disabled}
+                    onClick={() => setAsking(true)}>{children}</ActionButton>
+    );
+  }
+  return (
+    <span className="confirm">
+      {question}{" "}
+      <ActionButton allowed={allowed} className="danger small" disabled={disabled}
+                    onClick={() => { setAsking(false); onConfirm(); }}>{confirm}</ActionButton>{" "}
+      <button type="button" className="small" onClick={() => setAsking(false)}>Cancel</button>
+    </span>
+  );
+}
+
+// Tabs of a screen: [{id, label, allowed}]; a tab the caller may not use is shown only
+// with "show all actions" (marked, like a button).
+export function Tabs({ label, tabs, current, onSelect }) {
+  return (
+    <div className="tabs" role="tablist" aria-label={label}>
+      {tabs.map((tab) => (
+        <button key={tab.id} type="button" role="tab" aria-selected={tab.id === current}
+                className={tab.allowed ? "" : "not-allowed"}
+                title={tab.allowed ? undefined : "/gateway/me does not list this operation for you"}
+                onClick={() => onSelect(tab.id)}>
+          {tab.label}{tab.allowed ? null : <span className="not-allowed-tag"> · not allowed</span>}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+// One write at a time: `run(work, success)` shows `success` (text, or a function of the
+// answer), the gateway's problem, or that the write is held for four-eyes approval.
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [notice, setNotice] = useState(null);
+  const [error, setError] = useState(null);
+  const run = useCallback(async (work, success) => {
+    setBusy(true);
+    setNotice(null);
+    setError(null);
+    try {
+      const result = await work();
+      if (result && result.approval) {
+        // Held for four-eyes approval: nothing changed yet.
+        setNotice({ text: "Sent for approval: another administrator must approve it. Request",
+                    link: result.approval.id, href: `#/approvals/${result.approval.id}` });
+        return undefined;
+      }
+      setNotice(typeof success === "function" ? success(result) : success);
+      return result === undefined || result === null ? {} : result;
+    } catch (failure) {
+      setError(failure);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, notice, error, run, setNotice, dismiss: () => setError(null) };
+}
+
+// What an action did: its notice (text, or {text, link, href}) and its problem.
+export function Outcome({ action }) {
+  const { notice } = action;
+  return (
+    <>
+      {notice ? (
+        <div className="notice" role="status" data-testid="notice">
+          {typeof notice === "string" ? notice : (
+            <>{notice.text} {notice.href
+              ? <a href={notice.href}><code className="ticket">{notice.link}</code></a>
+              : <code className="ticket">{notice.link}</code>}</>
+          )}
+        </div>
+      ) : null}
+      <Problem error={action.error} onDismiss={action.dismiss} />
+    </>
+  );
+}
+
+// Auth0 answers a list as an array, or wrapped ({key: [...], total, next}) when asked for
+// totals or checkpoints.
+export function listOf(data, key) {
+  if (Array.isArray(data)) return data;
+  return (data && Array.isArray(data[key])) ? data[key] : [];
 }
 
 // Load something from the gateway; `reload` runs it again. While new deps load,
