@@ -128,7 +128,10 @@ async function asReader(page) {
   await openUser(page, "dave", "Dave Diaz");
   await page.getByTestId("logs").waitFor();
   await page.getByTestId("roles").waitFor();
+  await page.getByRole("tab", { name: "Permissions" }).click();
   await page.getByTestId("permissions").waitFor();
+  await page.getByRole("tab", { name: "Overview" }).click();
+  await page.getByTestId("logs").waitFor();
   check("reader: sees no edit controls",
     await page.getByRole("button", { name: /Edit profile|Block|Reset password|Delete user/ }).count() === 0);
   check("reader: is told the view is read-only", await page.getByTestId("read-only").isVisible());

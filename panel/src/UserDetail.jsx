@@ -1,16 +1,26 @@
-// One user: profile, metadata, roles, permissions, brute-force blocks, recent logs,
-// and the actions /gateway/me allows (edit, block/unblock, password ticket,
-// verification email, roles, delete).
+// One user: profile, metadata, roles, brute-force blocks and recent logs, the actions
+// /gateway/me allows (edit, block/unblock, password ticket, verification email,
+// delete, lock out), and one tab per part of the account that has its own operations
+// (permissions, sessions, MFA, identities, organizations), each shown only when the
+// caller may read it.
 
-import { useState } from "react";
+import { Suspense, lazy, useState } from "react";
 
 import { userPath } from "./api.js";
 import { may, useAccess } from "./access.js";
 import {
-  ActionButton, Badge, Loading, Problem, formatDate, initials, useLoad,
+  ActionButton, Badge, Loading, Outcome, Problem, Tabs, formatDate, initials, useAction, useLoad,
 } from "./components.jsx";
 import EditProfile from "./EditProfile.jsx";
-import { navigate } from "./router.js";
+import LockOut from "./LockOut.jsx";
+import { href, navigate } from "./router.js";
+
+// The tabs beyond the overview load when first opened (a chunk each).
+const UserIdentities = lazy(() => import("./UserIdentities.jsx"));
+const UserMfa = lazy(() => import("./UserMfa.jsx"));
+const UserOrganizations = lazy(() => import("./UserOrganizations.jsx"));
+const UserPermissions = lazy(() => import("./UserPermissions.jsx"));
+const UserSessions = lazy(() => import("./UserSessions.jsx"));
 
 const PROFILE_ROWS = [
   ["user_id", "User id"],
@@ -29,6 +39,17 @@ const PROFILE_ROWS = [
   ["multifactor", "MFA"],
 ];
 
+// Each tab with the operation(s) that let the caller read it (operation ids).
+const TABS = [
+  { id: "overview", label: "Overview", reads: [] },
+  { id: "permissions", label: "Permissions", reads: ["get_permissions"] },
+  { id: "sessions", label: "Sessions",
+    reads: ["get_sessions_for_user", "get_refresh_tokens_for_user"] },
+  { id: "mfa", label: "MFA", reads: ["get_authentication-methods"] },
+  { id: "identities", label: "Identities", reads: [] },
+  { id: "organizations", label: "Organizations", reads: ["get_user_organizations"] },
+];
+
 function show(name, value) {
   if (value === undefined || value === null || value === "") return "–";
   if (typeof value === "boolean") return value ? "yes" : "no";
@@ -37,38 +58,17 @@ function show(name, value) {
   return String(value);
 }
 
-export default function UserDetail({ api, userId }) {
+export default function UserDetail({ api, userId, tab, audience }) {
   const access = useAccess();
   const path = userPath(userId);
   const user = useLoad(() => api.get(path), [api, path]);
   const [editing, setEditing] = useState(false);
-  const [notice, setNotice] = useState(null);
-  const [actionError, setActionError] = useState(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
+  const { busy, run: act, setNotice } = action;
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [reason, setReason] = useState("");
-
-  async function act(work, success) {
-    setBusy(true);
-    setNotice(null);
-    setActionError(null);
-    try {
-      const result = await work();
-      if (result && result.approval) {
-        // Held for four-eyes approval: nothing changed yet.
-        setNotice({ text: "Sent for approval: another administrator must approve it. Request",
-                    link: result.approval.id, href: `#/approvals/${result.approval.id}` });
-        return undefined;
-      }
-      setNotice(typeof success === "function" ? success(result) : success);
-      return result;
-    } catch (error) {
-      setActionError(error);
-      return undefined;
-    } finally {
-      setBusy(false);
-    }
-  }
+  // Bumped after a lock-out, so that the open tab reads its lists again.
+  const [version, setVersion] = useState(0);
 
   if (user.loading && !user.data) return <Loading what="Loading user" />;
   if (user.error) {
@@ -89,6 +89,10 @@ export default function UserDetail({ api, userId }) {
   const canTicket = may(access, "passwordTicket");
   const canVerify = may(access, "verificationEmail");
   const canDelete = may(access, "deleteUser");
+  const tabs = TABS.map((t) => ({ ...t, allowed: t.reads.length === 0
+    || t.reads.some((operationId) => access.can(operationId)) }))
+    .filter((t) => access.show(t.allowed));
+  const current = tabs.some((t) => t.id === tab) ? tab : "overview";
 
   const setBlocked = (blocked) => act(
     () => api.send("PATCH", path, { blocked }),
@@ -160,27 +164,41 @@ export default function UserDetail({ api, userId }) {
                           onClick={() => setConfirmDelete(true)}>Delete user</ActionButton>
           )
         ) : null}
-        {!canEdit && !canBlock && !canTicket && !canVerify && !canDelete ? (
+        {!canEdit && !canBlock && !canTicket && !canVerify && !canDelete
+          && !access.can("lock_out") ? (
           <span className="muted" data-testid="read-only">Read-only: your role may not change users.</span>
         ) : null}
       </div>
 
-      {notice ? (
-        <div className="notice" role="status" data-testid="notice">
-          {typeof notice === "string" ? notice : (
-            <>{notice.text} {notice.href
-              ? <a href={notice.href}><code className="ticket">{notice.link}</code></a>
-              : <code className="ticket">{notice.link}</code>}</>
-          )}
-        </div>
-      ) : null}
-      <Problem error={actionError} onDismiss={() => setActionError(null)} />
+      <LockOut api={api} user={u} onDone={() => { user.reload(); setVersion((n) => n + 1); }} />
+      <Outcome action={action} />
 
       {editing ? (
         <EditProfile api={api} user={u} onCancel={() => setEditing(false)}
                      onSaved={() => { setEditing(false); setNotice("Profile saved."); user.reload(); }} />
       ) : null}
 
+      <Tabs label="Parts of the account" tabs={tabs} current={current}
+            onSelect={(id) => navigate(["users", userId], id === "overview" ? {} : { tab: id })} />
+      {current === "overview" ? <Overview api={api} user={u} /> : null}
+      <Suspense fallback={<Loading />}>
+        {current === "permissions" ? (
+          <UserPermissions api={api} userId={u.user_id} audience={audience} />
+        ) : null}
+        {current === "sessions" ? <UserSessions api={api} userId={u.user_id} version={version} /> : null}
+        {current === "mfa" ? <UserMfa api={api} userId={u.user_id} onChanged={user.reload} /> : null}
+        {current === "identities" ? (
+          <UserIdentities api={api} user={u} onChanged={user.reload} />
+        ) : null}
+        {current === "organizations" ? <UserOrganizations api={api} userId={u.user_id} /> : null}
+      </Suspense>
+    </section>
+  );
+}
+
+function Overview({ api, user: u }) {
+  return (
+    <>
       <div className="grid">
         <article className="card">
           <h2>Profile</h2>
@@ -200,11 +218,10 @@ export default function UserDetail({ api, userId }) {
           <pre className="json">{JSON.stringify(u.app_metadata || {}, null, 2)}</pre>
         </article>
         <Roles api={api} userId={u.user_id} />
-        <Permissions api={api} userId={u.user_id} />
         <Blocks api={api} userId={u.user_id} />
       </div>
       <Logs api={api} userId={u.user_id} />
-    </section>
+    </>
   );
 }
 
@@ -243,7 +260,9 @@ function Roles({ api, userId }) {
       <ul className="plain">
         {held.map((role) => (
           <li key={role.id}>
-            <strong>{role.name}</strong> <span className="muted">{role.description}</span>
+            <strong>{access.can("get_role_user")
+              ? <a href={href(["roles", role.id])}>{role.name}</a> : role.name}</strong>{" "}
+            <span className="muted">{role.description}</span>
             {access.show(canRemove) ? (
               <> <ActionButton allowed={canRemove} className="small"
                                onClick={() => change("DELETE", role.id)}>Remove</ActionButton></>
@@ -264,29 +283,6 @@ function Roles({ api, userId }) {
           <ActionButton allowed={canAssign} type="submit" className="small">Assign</ActionButton>
         </form>
       ) : null}
-    </article>
-  );
-}
-
-function Permissions({ api, userId }) {
-  const access = useAccess();
-  const path = `${userPath(userId)}/permissions`;
-  const result = useLoad(() => (may(access, "getPermissions") ? api.get(path) : Promise.resolve(null)),
-    [api, path, access]);
-  if (!may(access, "getPermissions")) return null;
-  return (
-    <article className="card" data-testid="permissions">
-      <h2>Permissions</h2>
-      <Problem error={result.error} />
-      {result.loading && !result.data ? <Loading /> : null}
-      {result.data && result.data.length === 0 ? <p className="muted">No permissions.</p> : null}
-      <ul className="plain tags">
-        {(result.data || []).map((p) => (
-          <li key={`${p.resource_server_identifier}:${p.permission_name}`}>
-            <code title={p.resource_server_identifier}>{p.permission_name}</code>
-          </li>
-        ))}
-      </ul>
     </article>
   );
 }
