@@ -1,7 +1,7 @@
 // The panel's frame: login state, /gateway/me, navigation, and the screens.
 
 import { useAuth0 } from "@auth0/auth0-react";
-import { useMemo, useState } from "react";
+import { Suspense, lazy, useMemo, useState } from "react";
 
 import { useGateway } from "./api.js";
 import { AccessContext, accessFrom } from "./access.js";
@@ -13,6 +13,10 @@ import { useRoute } from "./router.js";
 import { StepUpPrompt, useStepUp } from "./StepUp.jsx";
 import UserDetail from "./UserDetail.jsx";
 import UserSearch from "./UserSearch.jsx";
+
+// Screens most sessions never open load when first opened (a chunk each).
+const Organizations = lazy(() => import("./Organizations.jsx"));
+const Roles = lazy(() => import("./Roles.jsx"));
 
 export default function App({ config }) {
   const { isLoading, isAuthenticated, error, loginWithRedirect } = useAuth0();
@@ -51,22 +55,44 @@ function SignedIn({ config }) {
   const [screen, id] = route.parts;
 
   let content;
-  if (me.error) content = <Problem error={me.error} />;
-  else if (!me.data) content = <Loading what="Loading your permissions" />;
-  else if (screen === "users" && id) content = <UserDetail key={id} api={api} userId={id} />;
-  else if (screen === "new-user") content = <CreateUser api={api} />;
-  else if (screen === "audit") content = <AuditTrail api={api} />;
-  else if (screen === "approvals") content = <Approvals api={api} focus={id} />;
-  else content = <UserSearch api={api} params={route.params} />;
+  if (me.error) {
+    content = <Problem error={me.error} />;
+  } else if (!me.data) {
+    content = <Loading what="Loading your permissions" />;
+  } else if (screen === "users" && id) {
+    content = <UserDetail key={id} api={api} userId={id} tab={route.params.get("tab")}
+                          audience={config.audience} />;
+  } else if (screen === "organizations") {
+    content = <Organizations api={api} orgId={id} clientId={config.clientId} />;
+  } else if (screen === "roles") {
+    content = <Roles api={api} roleId={id} />;
+  } else if (screen === "new-user") {
+    content = <CreateUser api={api} />;
+  } else if (screen === "audit") {
+    content = <AuditTrail api={api} />;
+  } else if (screen === "approvals") {
+    content = <Approvals api={api} focus={id} />;
+  } else {
+    content = <UserSearch api={api} params={route.params} />;
+  }
 
   const roles = me.data?.roles || [];
+  const other = ["audit", "approvals", "organizations", "roles"];
+  const rolesScreen = access.can("get_roles") || access.can("get_role_user");
+  const orgScreen = access.can("get_organization_members") || access.can("get_invitations");
   return (
     <AccessContext.Provider value={access}>
       <header className="top">
         <a className="brand" href="#/users">{config.title}</a>
         <nav aria-label="Main">
-          <a href="#/users" className={["audit", "approvals"].includes(screen) ? "" : "active"}>
-            Users</a>
+          <a href="#/users" className={other.includes(screen) ? "" : "active"}>Users</a>
+          {rolesScreen ? (
+            <a href="#/roles" className={screen === "roles" ? "active" : ""}>Roles</a>
+          ) : null}
+          {orgScreen ? (
+            <a href="#/organizations" className={screen === "organizations" ? "active" : ""}>
+              Organizations</a>
+          ) : null}
           <a href="#/approvals" className={screen === "approvals" ? "active" : ""}>Approvals</a>
           {access.has("audit:read") || showAll ? (
             <a href="#/audit" className={screen === "audit" ? "active" : ""}>Audit trail</a>
@@ -84,7 +110,9 @@ function SignedIn({ config }) {
           })}>Log out</button>
         </div>
       </header>
-      <main className="content">{content}</main>
+      <main className="content">
+        <Suspense fallback={<Loading />}>{content}</Suspense>
+      </main>
       <StepUpPrompt stepUp={stepUp} />
       <footer className="bottom">
         <label className="muted small">
