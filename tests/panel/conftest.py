@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +49,25 @@ def panel_dist() -> Path:
 
 
 @pytest.fixture
-def panel_stack(fresh_emulator: Any, make_gateway: Callable[..., LiveServer],
-                panel_dist: Path) -> Iterator[dict[str, Any]]:
+def make_panel_stack(fresh_emulator: Any, make_gateway: Callable[..., LiveServer],
+                     panel_dist: Path) -> Iterator[Callable[..., dict[str, Any]]]:
+    """Emulator + Redis-backed gateway (with settings `overrides`) + panel, wired as
+    `admin-gateway demo` wires them; one stack per call, all stopped after the test."""
+    with ExitStack() as stack:
+        def make(**overrides: str) -> dict[str, Any]:
+            panel = stack.enter_context(PanelServer(panel_dist))
+            tenant = fresh_emulator.tenant
+            tenant.allow_panel_origin(panel.url)
+            gateway = make_gateway(fresh_emulator, CORS_ORIGINS=panel.url, **overrides)
+            panel.start(PanelConfig(domain=fresh_emulator.url, clientId=tenant.panel_client_id,
+                                    audience=tenant.gateway_audience, gatewayUrl=gateway.url,
+                                    title="Admin panel (test)"))
+            return {"panel": panel, "gateway": gateway, "emulator": fresh_emulator}
+
+        yield make
+
+
+@pytest.fixture
+def panel_stack(make_panel_stack: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """Emulator + Redis-backed gateway + panel, wired as `admin-gateway demo` wires them."""
-    with PanelServer(panel_dist) as panel:
-        tenant = fresh_emulator.tenant
-        tenant.allow_panel_origin(panel.url)
-        gateway = make_gateway(fresh_emulator, CORS_ORIGINS=panel.url)
-        panel.start(PanelConfig(domain=fresh_emulator.url, clientId=tenant.panel_client_id,
-                                audience=tenant.gateway_audience, gatewayUrl=gateway.url,
-                                title="Admin panel (test)"))
-        yield {"panel": panel, "gateway": gateway, "emulator": fresh_emulator}
+    return make_panel_stack()
