@@ -6,7 +6,7 @@ import requests
 from openapi_spec_validator import validate
 
 from app.api.openapi import build_document
-from app.catalog import CATALOG
+from app.catalog import CATALOG, GATEWAY_ACTIONS, LOCK_OUT_STEPS
 from tests.support.servers import LiveServer
 
 
@@ -17,11 +17,47 @@ def test_openapi_lists_exactly_the_catalog_and_gateway_endpoints(gateway: LiveSe
                   for method in item if path.startswith("/api/v2")}
     assert operations == {(op.method, op.gateway_path) for op in CATALOG}
     assert "/gateway/me" in doc["paths"]
-    for op in CATALOG:
+    for op in (*CATALOG, *GATEWAY_ACTIONS):
         described = doc["paths"][op.gateway_path][op.method.lower()]
         assert described["x-gateway-permission"] == op.permission
         assert described["security"] == [{"bearerAuth": []}]
         assert "403" in described["responses"] and "401" in described["responses"]
+    gateway_own = {(method.upper(), path) for path, item in doc["paths"].items()
+                   for method in item if not path.startswith("/api/v2")}
+    assert gateway_own == {
+        ("GET", "/gateway/me"), ("GET", "/gateway/audit"), ("GET", "/healthz"),
+        ("GET", "/readyz"), ("POST", "/gateway/users/{id}/lock-out"),
+        ("GET", "/gateway/approvals"), ("GET", "/gateway/approvals/{id}"),
+        ("POST", "/gateway/approvals/{id}/approve"), ("POST", "/gateway/approvals/{id}/reject"),
+        ("POST", "/gateway/approvals/{id}/withdraw")}
+
+
+def test_the_lock_out_answer_is_described() -> None:
+    described = build_document()["paths"]["/gateway/users/{id}/lock-out"]["post"]
+    assert {"200", "400", "401", "403", "404", "429", "502"} <= set(described["responses"])
+    assert "requestBody" not in described  # it takes no body
+    schemas = build_document()["components"]["schemas"]
+    step = schemas["LockOutStep"]["properties"]
+    assert step["step"]["enum"] == [s.name for s in LOCK_OUT_STEPS]
+    assert step["outcome"]["enum"] == ["done", "failed", "not-offered"]
+    assert set(schemas["LockOut"]["required"]) == {"user_id", "complete", "steps"}
+    incomplete = described["responses"]["502"]["content"]["application/problem+json"]
+    assert incomplete["schema"] == {"$ref": "#/components/schemas/LockOutIncomplete"}
+
+
+def test_every_write_may_answer_202_held_for_approval() -> None:
+    doc = build_document()
+    for op in CATALOG:
+        responses = doc["paths"][op.gateway_path][op.method.lower()]["responses"]
+        assert ("202" in responses) == op.is_write, op.operation_id
+    held = doc["paths"]["/api/v2/users/{id}"]["delete"]["responses"]["202"]
+    assert held["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Approval"}
+    # Auth0's own 202 (no body) stays; its description names both answers.
+    revoke = doc["paths"]["/api/v2/users/{id}/revoke-access"]["post"]["responses"]["202"]
+    assert "content" not in revoke and "four-eyes" in revoke["description"]
+    lock_out = doc["paths"]["/gateway/users/{id}/lock-out"]["post"]["responses"]
+    assert "202" not in lock_out  # never held: the emergency brake
 
 
 def test_openapi_omits_what_the_gateway_refuses(gateway: LiveServer) -> None:
@@ -42,7 +78,8 @@ def test_every_error_the_gateway_answers_is_documented_as_problem_json() -> None
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             for status, response in operation["responses"].items():
-                if int(status) >= 400:
+                # /readyz answers its 503 with the probes' report, for load balancers.
+                if int(status) >= 400 and (path, status) != ("/readyz", "503"):
                     assert list(response["content"]) == ["application/problem+json"], \
                         (method, path, status)
             if "requestBody" in operation:
