@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.catalog import CATALOG, PERMISSIONS
+from app.catalog import CATALOG, GATEWAY_ACTIONS, PERMISSIONS
 from config.settings import settings_markdown
 
 
 def permissions_markdown() -> str:
     lines = ["| Permission | Allows | Operations |", "|---|---|---|"]
     for name, meaning in PERMISSIONS.items():
-        ops = [f"`{op.method} {op.gateway_path}`" for op in CATALOG
+        ops = [f"`{op.method} {op.gateway_path}`" for op in (*CATALOG, *GATEWAY_ACTIONS)
                if op.permission == name or name in op.field_permissions.values()]
         lines.append(f"| `{name}` | {meaning} | {', '.join(ops) or '—'} |")
     return "\n".join(lines)
