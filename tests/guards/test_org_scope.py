@@ -112,3 +112,21 @@ def test_every_org_operation_refuses_a_token_without_org_id(gstack: Stack, op: A
     assert response.status_code == 403, response.text
     assert response.json()["type"].endswith("/org-claim-missing")
     assert gstack.upstream() == []
+
+
+def test_an_org_admin_sees_only_its_own_org_among_a_users_organizations(gstack: Stack) -> None:
+    """A user in two organizations, read by the administrator of one of them."""
+    orgs = _orgs(gstack)
+    erin = gstack.user("erin")
+    for org in orgs[:2]:
+        added = gstack.call("carol", "POST", f"/api/v2/organizations/{org}/members",
+                            json={"members": [erin]})
+        assert added.status_code == 204, added.text
+    everyone = gstack.call("carol", "GET", f"/api/v2/users/{erin}/organizations").json()
+    assert {o["id"] for o in everyone} >= set(orgs[:2])
+    # An admin of orgs[0] who may see erin (unrestricted users, org-scoped organizations).
+    token = str(gstack.tenant.issue_user_token("carol", include_roles=False, extra_claims={
+        "org_id": orgs[0], "permissions": ["orgs:read", "users:read", "users:scope:all"]}))
+    scoped = call_with(gstack, token, "GET", f"/api/v2/users/{erin}/organizations")
+    assert scoped.status_code == 200, scoped.text
+    assert [o["id"] for o in scoped.json()] == [orgs[0]]
