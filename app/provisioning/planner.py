@@ -139,7 +139,12 @@ def plan_least_privilege(catalog: Sequence[Operation] = CATALOG) -> LeastPrivile
         raise NoPlan("no client-credentials scope is accepted by: " + ", ".join(empty))
     # An operation that needs all of its scopes gets a tier of exactly those (no narrower
     # tier can serve it); the others are planned over one-scope tiers.
-    joint = {n.accepted for n in all_needs if n.operation.needs_all_scopes}
+    # Named after the (first) operation it serves: joined scope names outgrow MGMT_TIERS'
+    # 32 characters.
+    joint: dict[frozenset[str], str] = {}
+    for need in all_needs:
+        if need.operation.needs_all_scopes:
+            joint.setdefault(need.accepted, need.operation.operation_id.replace("-", "_"))
     single_needs = [n for n in all_needs if not n.operation.needs_all_scopes]
     # A need with one accepted scope forces that scope into every plan; the exact search
     # runs over what the forced scopes leave unhit (it stays small as the catalog grows).
@@ -162,8 +167,8 @@ def plan_least_privilege(catalog: Sequence[Operation] = CATALOG) -> LeastPrivile
             break
     assert best is not None  # every need has a scope, so all candidates hit them all
     singles = [PlannedTier(tier_name(s), frozenset({s})) for s in best[1]]
-    joints = [PlannedTier("_".join(tier_name(s) for s in sorted(scopes)), scopes)
-              for scopes in sorted(joint, key=sorted)]
+    joints = [PlannedTier(name, scopes) for scopes, name in sorted(joint.items(),
+                                                                    key=lambda j: j[1])]
     tiers = (*singles, *joints)  # one-scope tiers first: choose_tier prefers them
     by_scope = {next(iter(t.scopes)): t for t in singles}
     by_joint = {t.scopes: t for t in joints}

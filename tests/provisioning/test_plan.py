@@ -22,6 +22,7 @@ from app.provisioning.cli import load_plan
 from app.provisioning.plan import BOOTSTRAP_SCOPES, CHECK_SCOPES, TenantPlan, build_plan
 from app.provisioning.render import TERRAFORM_PROVIDER, render_json, render_table, render_terraform
 from config.settings import Settings, TierConfig, load_settings
+from emulator.seed import ADMIN_SCOPES, READ_SCOPES, WRITE_SCOPES
 from tests.support.redis_helpers import skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,27 +95,31 @@ def test_every_operation_gets_a_tier_with_zero_scopes_beyond_its_need(plan: Tena
 
 
 def test_no_plan_with_fewer_applications_exists() -> None:
-    """Exhaustive check, independent of the planner's search: every smaller set of
-    applications leaves some operation without a tier holding only scopes it accepts."""
+    """Independent of the planner's search. A need Auth0 accepts one scope for forces an
+    application holding only that scope (a tier serves a need with zero extras only if it
+    lies inside the need's accepted set); a needs-all-scopes need forces one holding
+    exactly its scopes, which serves no other need. Every other need must be hit by some
+    application's scope: exhaustive search shows no fewer applications do."""
     least = planner.plan_least_privilege()
     needs = planner.needs()
-    candidates = sorted({s for n in needs for s in n.accepted})
-    for size in range(1, len(least.tiers)):
+    joint = {n.accepted for n in needs if n.operation.needs_all_scopes}
+    single = [n for n in needs if not n.operation.needs_all_scopes]
+    assert not any(scopes <= n.accepted for scopes in joint for n in single)
+    forced = {next(iter(n.accepted)) for n in single if len(n.accepted) == 1}
+    rest = [n for n in single if not n.accepted & forced]
+    candidates = sorted({s for n in rest for s in n.accepted})
+    beyond_forced = len(least.tiers) - len(forced) - len(joint)
+    assert beyond_forced >= 0
+    for size in range(beyond_forced):
         for combo in combinations(candidates, size):
-            # Any tier that serves a need with zero extras lies inside its accepted set;
-            # with `size` tiers, each served need is hit by one of their scopes.
-            assert not all(n.accepted & set(combo) for n in needs), combo
+            assert not all(n.accepted & set(combo) for n in rest), combo
 
 
 def test_the_hand_made_three_tier_set_up_is_over_privileged() -> None:
     """The issue's starting point: read/write/admin tiers run most operations over-privileged."""
-    demo = (TierConfig("read", "r", _secret(), frozenset({"read:users", "read:roles",
-                                                           "read:logs_users"})),
-            TierConfig("write", "w", _secret(), frozenset({"update:users",
-                                                            "create:user_tickets"})),
-            TierConfig("admin", "a", _secret(), frozenset({
-                "create:users", "delete:users", "create:role_members", "delete:role_members",
-                "delete:guardian_enrollments", "update:users_app_metadata"})))
+    demo = (TierConfig("read", "r", _secret(), frozenset(READ_SCOPES)),
+            TierConfig("write", "w", _secret(), frozenset(WRITE_SCOPES)),
+            TierConfig("admin", "a", _secret(), frozenset(ADMIN_SCOPES)))
     rows = plan_tiers(demo)
     assert sum(1 for row in rows if row.extra_scopes) > len(rows) // 2
 
