@@ -1,6 +1,7 @@
 """``admin-gateway emulator serve|token``: run the emulator, get tokens from it.
 
     serve --port 8787 [--host 127.0.0.1] [--seed 7] [--panel-origin http://localhost:5173]
+          [--plan enterprise]
     token --user alice [--url http://127.0.0.1:8787] [--profile rfc9068] [--expires-in 3600]
 """
 
@@ -14,6 +15,8 @@ import threading
 import urllib.error
 import urllib.request
 from types import FrameType
+
+from emulator.account_state import DEFAULT_PLAN, PLANS
 
 DEFAULT_PORT = 8787
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -30,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=7, help="seed of the demo tenant")
     serve.add_argument("--panel-origin", action="append", default=[],
                        help="origin of an admin panel that may log in (repeatable)")
+    serve.add_argument("--plan", choices=PLANS, default=DEFAULT_PLAN,
+                       help="Auth0 plan: session and refresh token management need enterprise")
     token = commands.add_parser("token", help="print an access token for a demo user")
     token.add_argument("--user", required=True, help="alias (alice, bob, carol, dave, erin) "
                        "or user_id")
@@ -43,11 +48,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        return serve(args.host, args.port, args.seed, args.panel_origin)
+        return serve(args.host, args.port, args.seed, args.panel_origin, args.plan)
     return token(args.url, args.user, args.profile, args.expires_in, args.org_id)
 
 
-def serve(host: str, port: int, seed: int, panel_origins: list[str] | None = None) -> int:
+def serve(host: str, port: int, seed: int, panel_origins: list[str] | None = None,
+          plan: str = DEFAULT_PLAN) -> int:
     from emulator.server import EmulatorServer
     from emulator.tenant import Tenant
 
@@ -58,7 +64,7 @@ def serve(host: str, port: int, seed: int, panel_origins: list[str] | None = Non
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    with EmulatorServer(Tenant.demo(seed), host=host, port=port) as server:
+    with EmulatorServer(Tenant.demo(seed, plan=plan), host=host, port=port) as server:
         t = server.tenant
         for origin in panel_origins or ():
             t.allow_panel_origin(origin)
@@ -74,6 +80,7 @@ def serve(host: str, port: int, seed: int, panel_origins: list[str] | None = Non
             f"  client secrets       GET {server.url}/emulator/clients (new on every start)",
             f"  user tokens          admin-gateway emulator token --url {server.url} "
             "--user alice|bob|carol|dave|erin",
+            f"  plan                 {t.plan} (switch: POST {server.url}/emulator/tenant/plan)",
         ]
         print("\n".join(lines), flush=True)
         while not stop.wait(0.5):

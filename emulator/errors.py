@@ -67,6 +67,19 @@ INVALID_TOKEN = "Invalid token"
 MISSING_AUTH = "Missing authentication"
 USER_NOT_FOUND = "The user does not exist."
 ROLE_NOT_FOUND = "The role does not exist."
+# Recorded from Auth0 for GET/DELETE /organizations/{id} (go-auth0's test recordings), no
+# errorCode; UNCONFIRMED for the member and invitation endpoints, which reuse it.
+ORGANIZATION_NOT_FOUND = "No organization found by that id or name"
+# The spec's text for the sessions and refresh token endpoints (UNCONFIRMED as a message).
+SESSION_USER_NOT_FOUND = "User not found"
+
+# Session and refresh token management on a plan other than Enterprise. Auth0 documents
+# only that these endpoints are "available to customers on Enterprise plans"
+# (auth0.com/docs/manage-users/sessions/manage-user-sessions-with-auth0-management-api,
+# .../secure/tokens/manage-refresh-tokens-with-auth0-management-api); the body below is
+# UNCONFIRMED. The gateway recognises the refusal by PLAN_REQUIRED_CODE.
+PLAN_REQUIRED_MESSAGE = "This feature is not enabled for this tenant."
+PLAN_REQUIRED_CODE = "operation_not_supported"
 
 RATE_LIMITED = "Global limit has been reached"
 _FORCED_MESSAGES = {

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator import jws, tokens
+from emulator.account_state import DEFAULT_PLAN, PLANS, AccountState
 from emulator.faults import FaultInjector
 from emulator.keys import KeyRing, SigningKey
 from emulator.login import LoginState, SpaApplication
 from emulator.models import Client, Connection, Organization, RecordedRequest, Role
 from emulator.provisioning_state import ProvisioningState
 from emulator.seed import populate
+from emulator.seed_accounts import populate_accounts
 
 GATEWAY_AUDIENCE = "https://admin-gateway.example.com/api"
 GATEWAY_API_NAME = "Admin Gateway API"
@@ -30,7 +32,7 @@ DEFAULT_TOKEN_LIFETIME = 86400  # Auth0's default for client-credentials tokens
 _DATA_ATTRIBUTES = (
     "token_lifetime", "clients", "connections", "organizations", "roles", "users", "aliases",
     "user_roles", "user_blocks", "logs", "tickets", "jobs", "_minted", "_revoked_jtis",
-    "provisioning",
+    "provisioning", "accounts", "plan",
 )
 
 
@@ -56,7 +58,8 @@ class Tenant:
     amr_claim = CLAIM_NAMESPACE + "amr"
     panel_client_id = "adminPanelSpaClient0000000000001"
 
-    def __init__(self, *, token_lifetime: int = DEFAULT_TOKEN_LIFETIME) -> None:
+    def __init__(self, *, token_lifetime: int = DEFAULT_TOKEN_LIFETIME,
+                 plan: str = DEFAULT_PLAN) -> None:
         self.lock = threading.RLock()
         self.keys = KeyRing()
         self.faults = FaultInjector()
@@ -80,6 +83,11 @@ class Tenant:
         self._revoked_jtis: set[str] = set()
         # APIs, application details, grants, Actions (emulator/provisioning_state.py).
         self.provisioning = ProvisioningState()
+        # Sessions, refresh tokens, MFA methods, direct permissions, organization members.
+        self.accounts = AccountState()
+        # Auth0's subscription plan: some endpoints exist only on Enterprise.
+        self.plan = DEFAULT_PLAN
+        self.set_plan(plan)
         # The admin panel's login (emulator/login.py); not part of snapshots, like keys.
         self.spa_clients: dict[str, SpaApplication] = {
             self.panel_client_id: SpaApplication(self.panel_client_id, "Admin Panel")}
@@ -87,10 +95,11 @@ class Tenant:
         self.reset_counters()
 
     @classmethod
-    def demo(cls, seed: int = 7) -> Tenant:
+    def demo(cls, seed: int = 7, *, plan: str = DEFAULT_PLAN) -> Tenant:
         """The deterministic demo tenant (users, roles, clients; see docs/emulator.md)."""
-        tenant = cls()
+        tenant = cls(plan=plan)
         populate(tenant, seed)
+        populate_accounts(tenant, seed)
         # The gateway's API, as a tenant set up by hand has it (RBAC on, permissions in tokens).
         tenant.provisioning.seed_api(
             "gatewayapi00000000000001", tenant.gateway_audience, tenant.gateway_api_name,
@@ -111,6 +120,13 @@ class Tenant:
         with self.lock:
             for name, value in snapshot.data().items():
                 setattr(self, name, value)
+
+    def set_plan(self, plan: str) -> None:
+        """Switch the tenant's plan ("free", "essentials", "professional", "enterprise")."""
+        if plan not in PLANS:
+            raise ValueError(f"unknown plan {plan!r}; one of: {', '.join(PLANS)}")
+        with self.lock:
+            self.plan = plan
 
     # -- identifiers derived from where the server listens ---------------------
 
@@ -156,9 +172,12 @@ class Tenant:
             return [self.roles[r] for r in self.user_roles.get(user_id, []) if r in self.roles]
 
     def user_permission_names(self, user_id: str) -> list[str]:
-        """Union of the user's roles' permissions on the gateway API, sorted."""
+        """The user's permissions on the gateway API (from roles and direct), sorted."""
         with self.lock:
-            return sorted({p for role in self.roles_of(user_id) for p in role.permissions})
+            direct = {name for api, name in self.accounts.direct_permissions.get(user_id, [])
+                      if api == self.gateway_audience}
+            return sorted(direct | {p for role in self.roles_of(user_id)
+                                    for p in role.permissions})
 
     def connection_named(self, name: str) -> Connection | None:
         with self.lock:

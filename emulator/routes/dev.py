@@ -1,4 +1,5 @@
-"""Dev-only controls under ``/emulator/``: tokens for demo users, faults, stats, keys.
+"""Dev-only controls under ``/emulator/``: tokens for demo users, faults, the tenant's plan,
+stats, keys.
 
 The emulator is never production, and these endpoints are why: anyone who can
 reach them can mint tokens. Bind the server to loopback.
@@ -57,6 +58,25 @@ def faults() -> ResponseReturnValue:
     except (KeyError, TypeError, ValueError) as exc:
         return _bad(f"bad fault spec: {exc!r}")
     return jsonify({"ok": True})
+
+
+@bp.get("/tenant/plan")
+def plan() -> ResponseReturnValue:
+    return jsonify({"plan": tenant().plan})
+
+
+@bp.post("/tenant/plan")
+def set_plan() -> ResponseReturnValue:
+    """Switch the plan: anything but "enterprise" refuses session and refresh token
+    management, as Auth0 does (a snapshot restore puts the plan back too)."""
+    wanted = _json().get("plan")
+    if not isinstance(wanted, str):
+        return _bad("body must be JSON with the 'plan'")
+    try:
+        tenant().set_plan(wanted)
+    except ValueError as exc:
+        return _bad(str(exc))
+    return jsonify({"plan": tenant().plan})
 
 
 @bp.get("/stats")
