@@ -8,7 +8,18 @@ from flask import Flask
 from flask.typing import ResponseReturnValue
 
 from emulator.errors import ManagementError, render_management_error
-from emulator.management import guard, others, provisioning, users
+from emulator.management import (
+    guard,
+    identities,
+    mfa,
+    organizations,
+    others,
+    permissions,
+    provisioning,
+    role_users,
+    sessions,
+    users,
+)
 from emulator.management.spec import operations
 
 Handler = Callable[..., ResponseReturnValue]
@@ -23,7 +34,9 @@ HANDLERS: dict[str, Handler] = {
     "get_user_roles": users.get_user_roles,
     "post_user_roles": users.post_user_roles,
     "delete_user_roles": users.delete_user_roles,
-    "get_permissions": users.get_user_permissions,
+    "get_permissions": permissions.get_user_permissions,
+    "post_permissions": permissions.post_user_permissions,
+    "delete_permissions": permissions.delete_user_permissions,
     "get_logs_by_user": users.get_user_logs,
     "delete_authenticators": users.delete_authenticators,
     "get_user-blocks_by_id": others.get_user_blocks,
@@ -31,6 +44,38 @@ HANDLERS: dict[str, Handler] = {
     "post_password-change": others.post_password_change,
     "post_verification-email": others.post_verification_email,
     "get_roles": others.get_roles,
+    "get_role_user": role_users.get_role_users,
+    # Sessions and refresh tokens, Enterprise plans only (emulator/management/sessions.py).
+    "get_sessions_for_user": sessions.get_user_sessions,
+    "delete_sessions_for_user": sessions.delete_user_sessions,
+    "get_session": sessions.get_session,
+    "delete_session": sessions.delete_session,
+    "get_refresh_tokens_for_user": sessions.get_user_refresh_tokens,
+    "delete_refresh_tokens_for_user": sessions.delete_user_refresh_tokens,
+    "get_refresh_token": sessions.get_refresh_token,
+    "delete_refresh_token": sessions.delete_refresh_token,
+    "user_revoke_access": sessions.post_revoke_access,
+    # MFA detail (emulator/management/mfa.py).
+    "get_enrollments": mfa.get_enrollments,
+    "get_authentication-methods": mfa.get_authentication_methods,
+    "delete_authentication-methods": mfa.delete_authentication_methods,
+    "get_authentication-methods_by_authentication_method_id": mfa.get_authentication_method,
+    "delete_authentication-methods_by_authentication_method_id":
+        mfa.delete_authentication_method,
+    "post_invalidate-remember-browser": mfa.post_invalidate_remember_browser,
+    "post_recovery-code-regeneration": mfa.post_recovery_code_regeneration,
+    "delete_user_identity_by_user_id": identities.delete_user_identity,
+    # Organizations (emulator/management/organizations.py).
+    "get_user_organizations": organizations.get_user_organizations,
+    "get_organization_members": organizations.get_organization_members,
+    "post_members": organizations.post_organization_members,
+    "delete_members": organizations.delete_organization_members,
+    "get_organization_member_roles": organizations.get_organization_member_roles,
+    "post_organization_member_roles": organizations.post_organization_member_roles,
+    "delete_organization_member_roles": organizations.delete_organization_member_roles,
+    "get_invitations": organizations.get_invitations,
+    "post_invitations": organizations.post_invitation,
+    "delete_invitations_by_invitation_id": organizations.delete_invitation,
     # Provisioning (emulator/management/provisioning.py).
     "get_resource-servers": provisioning.get_resource_servers,
     "post_resource-servers": provisioning.post_resource_server,

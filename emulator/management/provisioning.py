@@ -73,6 +73,11 @@ def _resource_server(t: Tenant, id: str) -> dict[str, Any]:
     raise _not_found("The resource server does not exist", "inexistent_resource_server")
 
 
+def resource_server_by_identifier(t: Tenant, identifier: str) -> dict[str, Any] | None:
+    """The API whose identifier (audience) this is, the Management API included."""
+    return next((s for s in _resource_servers(t) if s["identifier"] == identifier), None)
+
+
 def get_resource_servers() -> ResponseReturnValue:
     t = tenant()
     q = query()

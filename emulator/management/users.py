@@ -100,6 +100,7 @@ def delete_user(id: str) -> ResponseReturnValue:
         t.users.pop(id, None)
         t.user_roles.pop(id, None)
         t.user_blocks.pop(id, None)
+        t.accounts.forget_user(id)
     return "", 204
 
 
@@ -147,26 +148,6 @@ def delete_user_roles(id: str) -> ResponseReturnValue:
     return "", 204
 
 
-def get_user_permissions(id: str) -> ResponseReturnValue:
-    t = tenant()
-    with t.lock:
-        _user(t, id)
-        by_name: dict[str, dict[str, Any]] = {}
-        for role in t.roles_of(id):
-            for name in role.permissions:
-                entry = by_name.setdefault(name, {
-                    "permission_name": name,
-                    "description": name,
-                    "resource_server_name": t.gateway_api_name,
-                    "resource_server_identifier": t.gateway_audience,
-                    "sources": [],
-                })
-                entry["sources"].append(
-                    {"source_id": role.id, "source_name": role.name, "source_type": "ROLE"})
-        permissions = [by_name[n] for n in sorted(by_name)]
-    return jsonify(paged(permissions, query(), "permissions", with_length=False))
-
-
 def get_user_logs(id: str) -> ResponseReturnValue:
     t = tenant()
     q = query()
@@ -188,6 +169,6 @@ def delete_authenticators(id: str) -> ResponseReturnValue:
     with t.lock:
         user = t.users.get(id)
         if user is not None:
-            user.pop("multifactor", None)
-            user.pop("multifactor_last_modified", None)
+            # Every Guardian enrollment and authentication method goes, recovery code too.
+            t.accounts.clear_mfa(user)
     return "", 204
