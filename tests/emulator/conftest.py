@@ -93,6 +93,18 @@ def api(emu: EmulatorServer, token_for: Callable[[str], str]) -> Api:
 
 
 @pytest.fixture
+def full_api(emu: EmulatorServer, token_for: Callable[[str], str]) -> Api:
+    """Management API as a client granted every scope an emulated operation accepts
+    (``*:current_user*`` scopes aside), whatever the demo tiers hold."""
+    from emulator.management.spec import operations
+
+    scopes = sorted({s for op in operations().values() for s in op.scopes
+                     if "current_user" not in s})
+    emu.tenant.add_client("every-scope", scopes)
+    return Api(emu, token_for("every-scope"))
+
+
+@pytest.fixture
 def api_as(emu: EmulatorServer) -> Callable[[str | None], Api]:
     return lambda token: Api(emu, token)
 
