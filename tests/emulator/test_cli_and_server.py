@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from emulator import cli
+from emulator.seed import READ_SCOPES
 from emulator.server import EmulatorServer
 from emulator.tenant import Tenant
 
@@ -93,6 +94,27 @@ def test_serve_command() -> None:
         _check_serve_output(process)
 
 
+def test_serve_on_another_plan() -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "emulator", "serve", "--port", "0", "--plan", "professional"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().rsplit(" ", 1)[1].strip()
+            plan = requests.get(url + "/emulator/tenant/plan", timeout=5).json()
+            assert plan == {"plan": "professional"}
+        finally:
+            process.terminate()
+            assert process.wait(timeout=5) == 0
+
+
+def test_serve_refuses_an_unknown_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["serve", "--plan", "platinum"])
+    assert "invalid choice: 'platinum'" in capsys.readouterr().err
+
+
 def _check_serve_output(process: subprocess.Popen[str]) -> None:
     try:
         assert process.stdout is not None
@@ -105,8 +127,7 @@ def _check_serve_output(process: subprocess.Popen[str]) -> None:
         secrets = requests.get(url + "/emulator/clients", timeout=5).json()
         assert set(secrets) >= {"gateway-read", "gateway-write", "gateway-admin", "gateway-all",
                                 "no-grant-app"}
-        assert secrets["gateway-read"]["scopes"] == ["read:users", "read:roles",
-                                                     "read:logs_users"]
+        assert secrets["gateway-read"]["scopes"] == READ_SCOPES
     finally:
         process.terminate()
         assert process.wait(timeout=5) == 0
