@@ -91,7 +91,17 @@ def _safe_value(value: Any) -> Any:
         return redact(value)[:MAX_VALUE_CHARS]
     if isinstance(value, list) and all(isinstance(v, (str, int, float, bool)) for v in value):
         return [_safe_value(v) for v in value[:MAX_FIELDS]]
+    if isinstance(value, list) and all(_flat(v) for v in value):
+        # e.g. the permissions a grant names: {permission_name, resource_server_identifier}.
+        return [{redact(str(k))[:64]: _safe_value(v) for k, v in list(item.items())[:MAX_FIELDS]}
+                for item in value[:MAX_FIELDS]]
     return "[structured]"
+
+
+def _flat(value: Any) -> bool:
+    """An object of scalars only."""
+    return isinstance(value, dict) and all(
+        v is None or isinstance(v, (str, int, float, bool)) for v in value.values())
 
 
 def changed_fields(body: Any, metadata_values: frozenset[str] = frozenset()
@@ -267,11 +277,25 @@ def record_call(operation: Operation, principal: Principal | None, body: Any,
         target = created if isinstance(created, str) else None
     reason, detail = _reason_and_detail(failure)
     extra = _approval_fields(call, status, approval)
+    resource = _resource(operation, call)
+    if resource:  # what else the path names: the organization, session, identity, ...
+        extra["resource"] = resource
     if action_steps is not None:  # a gateway action: what each Management call did
         extra["steps"] = [{k: v for k, v in step.items() if k != "detail"}
                           for step in action_steps]
     _write(operation.operation_id, operation.method, principal, target, body, status, reason,
            detail, tier, out_of_scope, extra)
+
+
+def _resource(operation: Operation, call: Call | None) -> dict[str, Any]:
+    """The path parameters besides the target user, as the request named them."""
+    if call is not None:
+        path = call.request.path
+    else:
+        raw = request.view_args or {}
+        path = {k: v for k, v in raw.items() if isinstance(v, str)}
+    return {name: _safe_value(value) for name, value in path.items()
+            if name != operation.target_user}
 
 
 def _approval_fields(call: Call | None, status: int,

@@ -145,7 +145,7 @@ class Operation:
     secondary_user: str | None = None
     # A body field listing user ids the call acts on, each checked under delegated scope.
     body_users: str | None = None
-    # Auth0 offers the operation on Enterprise plans only (AUTH0_PLAN; README).
+    # Auth0 offers the operation on Enterprise plans only (MGMT_PLAN; README).
     enterprise_only: bool = False
     # The tier must hold every accepted scope, not one of them (the call does several
     # things, each under its own scope).
@@ -385,10 +385,12 @@ CATALOG: tuple[Operation, ...] = (
               list_key="members"),
     Operation("post_members", "POST", "/organizations/{id}/members", "orgs:members:manage",
               "Add members to an organization", org_param="id", body_users="members",
-              self_action="add yourself to an organization", grants=True),
+              self_action="add yourself to an organization", grants=True,
+              body_rules=("user-ids",)),
     Operation("delete_members", "DELETE", "/organizations/{id}/members",
               "orgs:members:manage", "Remove members from an organization", org_param="id",
-              body_users="members", self_action="remove yourself from an organization"),
+              body_users="members", self_action="remove yourself from an organization",
+              body_rules=("user-ids",)),
     Operation("get_organization_member_roles", "GET",
               "/organizations/{id}/members/{user_id}/roles", "orgs:read",
               "List an organization member's roles", org_param="id", target_user="user_id",

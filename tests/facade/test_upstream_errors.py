@@ -179,13 +179,12 @@ def test_auth0_down_is_502(make_stack) -> None:  # type: ignore[no-untyped-def]
 
 def test_identity_provider_tokens_never_reach_the_caller(make_stack) -> None:  # type: ignore[no-untyped-def]
     # A misconfigured single tier holding read:user_idp_tokens: Auth0 returns IdP tokens.
+    from emulator.seed import ADMIN_SCOPES, READ_SCOPES, WRITE_SCOPES
     from tests.support.stack import Stack as _Stack
 
     probe: _Stack = make_stack()
     client = probe.tenant.add_client("gateway-leaky", [
-        "read:users", "read:user_idp_tokens", "read:roles", "read:logs_users", "update:users",
-        "create:users", "delete:users", "create:user_tickets", "create:role_members",
-        "delete:role_members", "delete:guardian_enrollments", "update:users_app_metadata"])
+        "read:user_idp_tokens", *READ_SCOPES, *WRITE_SCOPES, *ADMIN_SCOPES])
     stack = make_stack(MGMT_TIERS="all", MGMT_TIER_ALL_CLIENT_ID=client.client_id,
                        MGMT_TIER_ALL_CLIENT_SECRET=client.client_secret,
                        MGMT_TIER_ALL_SCOPES=" ".join(client.grant_scopes))
