@@ -21,8 +21,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_check_shipped_policy(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "policy", "check")
     assert code == 0
-    assert 'role "Support Reader": roles:read, users:logs:read, users:read, users:roles:read' \
-        in out
+    assert ('role "Support Reader": orgs:read, roles:read, roles:users:read, users:logs:read, '
+            'users:mfa:read, users:read, users:roles:read, users:sessions:read') in out
 
 
 def test_check_bad_policy_names_file_and_line(capsys: pytest.CaptureFixture[str],

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app.catalog import CATALOG
+from app.catalog import CATALOG, GATEWAY_ACTIONS
 from tests.support.tokens import me
 
 READS = {op.operation_id for op in CATALOG if op.method == "GET"}
@@ -22,8 +22,9 @@ def test_role_a_sees_only_read_operations(shared_gateway: Any, tenant: Any) -> N
     body = response.json()
     assert body["subject"] == tenant.user_id("alice")
     assert body["roles"] == ["Support Reader"]
-    assert body["permissions"] == ["roles:read", "users:logs:read", "users:read",
-                                   "users:roles:read"]
+    assert body["permissions"] == ["orgs:read", "roles:read", "roles:users:read",
+                                   "users:logs:read", "users:mfa:read", "users:read",
+                                   "users:roles:read", "users:sessions:read"]
     assert {op["method"] for op in body["operations"]} == {"GET"}
     assert operations(body) == READS
     assert response.headers["Cache-Control"] == "no-store"
@@ -50,7 +51,7 @@ def test_no_role_sees_nothing(shared_gateway: Any, tenant: Any) -> None:
 
 def test_user_admin_sees_every_operation(shared_gateway: Any, tenant: Any) -> None:
     body = me(shared_gateway, tenant.issue_user_token("carol")).json()
-    assert operations(body) == {op.operation_id for op in CATALOG}
+    assert operations(body) == {op.operation_id for op in (*CATALOG, *GATEWAY_ACTIONS)}
 
 
 def test_org_and_department(shared_gateway: Any, tenant: Any) -> None:

@@ -42,7 +42,8 @@ def problems_of(path: Path, form: PolicyFormat | None = None) -> list[str]:
 def test_shipped_policy_is_valid_and_grants_the_documented_roles() -> None:
     policy = policy_format.load(DEFAULT_POLICY_FILE)
     assert policy.permissions_for(["Support Reader"]) == {
-        "users:read", "roles:read", "users:roles:read", "users:logs:read"}
+        "users:read", "roles:read", "users:roles:read", "users:logs:read", "users:mfa:read",
+        "users:sessions:read", "roles:users:read", "orgs:read"}
     editor = policy.permissions_for(["Support Editor"])
     assert {"users:update", "users:block"} <= editor
     assert not {"users:delete", "users:roles:assign"} & editor
