@@ -436,6 +436,9 @@ GATEWAY_ACTIONS: tuple[Operation, ...] = (LOCK_OUT,)
 
 # The one index over the catalog: by operation id and by Flask route.
 BY_ID: Mapping[str, Operation] = {op.operation_id: op for op in CATALOG}
+# What a policy section or the audit filter may name: Auth0's operations and the gateway's
+# own actions.
+NAMED: Mapping[str, Operation] = {op.operation_id: op for op in (*CATALOG, *GATEWAY_ACTIONS)}
 BY_ROUTE: Mapping[tuple[str, str], Operation] = {(op.flask_rule, op.method): op
                                                  for op in (*CATALOG, *GATEWAY_ACTIONS)}
 

@@ -52,11 +52,19 @@ ADMIN_PERMISSIONS = EDITOR_PERMISSIONS + [
     "users:mfa_reset", "audit:read",
 ]
 
-READ_SCOPES = ["read:users", "read:roles", "read:logs_users"]
-WRITE_SCOPES = ["update:users", "create:user_tickets"]
+READ_SCOPES = ["read:users", "read:roles", "read:logs_users", "read:sessions",
+               "read:refresh_tokens", "read:authentication_methods", "read:organizations",
+               "read:organization_members", "read:organization_member_roles",
+               "read:organization_invitations"]
+WRITE_SCOPES = ["update:users", "create:user_tickets", "delete:sessions",
+                "delete:refresh_tokens", "create:organization_members",
+                "delete:organization_members", "create:organization_member_roles",
+                "delete:organization_member_roles", "create:organization_invitations",
+                "delete:organization_invitations"]
 ADMIN_SCOPES = [
     "create:users", "delete:users", "create:role_members", "delete:role_members",
     "delete:guardian_enrollments", "update:users_app_metadata",
+    "delete:authentication_methods",
 ]
 # Client id -> (name, Management API scopes); each tier is one M2M app.
 DEMO_CLIENTS: dict[str, tuple[str, list[str]]] = {

@@ -17,7 +17,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from ..audit import APPROVAL_OPERATION, AUDIT_OPERATION, OUTCOMES, record_refusal, trail
 from ..auth import current_principal
-from ..catalog import BY_ID
+from ..catalog import NAMED
 from ..errors import Problem, forbidden
 from ..guards import scope
 
@@ -26,7 +26,7 @@ bp = Blueprint("audit", __name__, url_prefix="/gateway")
 PERMISSION = "audit:read"
 MAX_LIMIT = 100
 MAX_SCANNED = 5000
-OPERATIONS = (*BY_ID, AUDIT_OPERATION, APPROVAL_OPERATION)
+OPERATIONS = (*NAMED, AUDIT_OPERATION, APPROVAL_OPERATION)
 
 
 class Timestamp(fields.Field[float]):

@@ -23,6 +23,7 @@ from werkzeug.routing import Map, Rule
 from app.catalog import API_PREFIX, BY_ROUTE, PERMISSIONS, Operation
 from app.commands import Command
 from app.guards import approvals, stepup
+from app.guards.scope import ORG_UNRESTRICTED
 from app.policy_format import load as load_policy
 from config.settings import DEFAULT_POLICY_FILE, Settings
 
@@ -36,7 +37,7 @@ _ROUTES = Map([Rule(rule, methods=[method]) for rule, method in BY_ROUTE])
 def match_operation(method: str, path: str) -> Operation:
     """The catalog operation a request would reach (the same rules Flask routes with)."""
     path = path.split("?", 1)[0]
-    if not path.startswith(API_PREFIX + "/"):
+    if not path.startswith((API_PREFIX + "/", "/gateway/")):
         path = API_PREFIX + "/" + path.lstrip("/")
     rule, _ = _ROUTES.bind("gateway.invalid").match(path, method.upper(), return_rule=True)
     return BY_ROUTE[(rule.rule, method.upper())]
@@ -130,7 +131,13 @@ def _explain(args: argparse.Namespace, policy: Policy) -> int:
 
 
 def _then(policy: Policy, operation: Operation, fields: list[str]) -> None:
-    """What else an allowed request meets: step-up and four-eyes approval."""
+    """What else an allowed request meets: the plan, org scope, step-up and approval."""
+    if operation.enterprise_only:
+        print("plan        Auth0 Enterprise only: refused with 403 plan-required unless "
+              "MGMT_PLAN is enterprise, enterprise-nonprod or custom")
+    if operation.org_param:
+        print(f"org scope   only the organization of the caller's login (org_id) unless it "
+              f"holds {ORG_UNRESTRICTED}")
     step_up = policy.sections.get(stepup.SECTION)
     if isinstance(step_up, stepup.StepUpConfig) and step_up.applies(operation, fields):
         strength = " or ".join([f"acr {v}" for v in step_up.acr_values]

@@ -31,7 +31,7 @@ from config.settings import Settings
 from .. import audit, metrics
 from ..auth import current_principal
 from ..auth.policy import Locator
-from ..catalog import BY_ID, PERMISSIONS
+from ..catalog import NAMED, PERMISSIONS
 from ..errors import Problem
 from ..redis_conn import Breaker
 from ..redis_conn import key as redis_key
@@ -56,7 +56,7 @@ def parse_section(raw: Any, locate: Locator, problems: list[str]) -> dict[str, s
     limits: dict[str, str] = {}
     for name, value in raw.items():
         where = locate.where(section=(SECTION,), key=name)
-        if name not in BY_ID and name not in PERMISSIONS:
+        if name not in NAMED and name not in PERMISSIONS:
             problems.append(f"{where}: [limits] {name!r} is neither an operation id nor a "
                             f"permission (see README, Endpoints and Permissions)")
             continue

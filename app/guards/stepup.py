@@ -25,7 +25,7 @@ from typing import Any
 
 from ..auth.policy import Locator
 from ..auth.principal import Principal
-from ..catalog import BY_ID, PERMISSIONS, Operation
+from ..catalog import NAMED, PERMISSIONS, Operation
 from ..errors import Problem, bearer_challenge
 from ..state import policy_section
 
@@ -91,7 +91,7 @@ def parse_section(raw: Any, locate: Locator, problems: list[str]) -> StepUpConfi
             value = ()
         lists[key] = value
     for name in lists["operations"]:
-        if name not in BY_ID:
+        if name not in NAMED:
             problems.append(f"{locate.where(section=(SECTION,), value=name)}: [step_up] "
                             f"unknown operation {name!r} (README, Endpoints)")
     for name in lists["permissions"]:
