@@ -222,9 +222,18 @@ class ManagementClient:
     def _result(self, operation: Operation, tier: TierConfig,
                 response: UpstreamResponse) -> UpstreamResult:
         status = response.status
-        if status < 400:
-            body = response.json() if response.body else None
+        if 200 <= status < 300:
+            try:
+                body = response.json() if response.body else None
+            except ValueError:
+                log.error("Auth0 answered %s on %s with a body that is not JSON", status,
+                          operation.operation_id)
+                raise Problem(502, "Auth0's answer could not be read.",
+                              slug="upstream-error") from None
             return UpstreamResult(status, body)
+        if status < 400:  # a redirect or other non-answer: never passed on as a success
+            log.error("Auth0 answered %s on %s", status, operation.operation_id)
+            raise Problem(502, f"Auth0 answered {status}.", slug="upstream-error")
         message, extra = _auth0_error(response)
         if status == 403 and operation.enterprise_only \
                 and extra.get("auth0_error_code") != INSUFFICIENT_SCOPE:

@@ -279,3 +279,31 @@ def test_the_client_retries_a_write_only_when_it_never_left(
                                                        "/roles", [], None)
     time.sleep(0.1)
     assert len(read.received) == 2
+
+
+def _answer(status_line: bytes, body: bytes, content_type: bytes) -> Handler:
+    def handler(conn: socket.socket, server: RawServer) -> None:
+        while (request := read_request(conn)) is not None:
+            server.received.append(request)
+            conn.sendall(b"HTTP/1.1 %s\r\nContent-Type: %s\r\nLocation: /elsewhere\r\n"
+                         b"Content-Length: %d\r\n\r\n%s"
+                         % (status_line, content_type, len(body), body))
+    return handler
+
+
+@pytest.mark.parametrize(("status_line", "body", "content_type"), [
+    (b"308 Permanent Redirect", b"<html>moved</html>", b"text/html"),
+    (b"200 OK", b"<html>not json</html>", b"text/html"),
+], ids=["redirect", "not-json"])
+def test_an_answer_that_is_not_auth0s_json_is_a_502(
+        raw_server: Callable[..., RawServer], status_line: bytes, body: bytes,
+        content_type: bytes) -> None:
+    """Never passed on as a success, never a 500: a redirect (e.g. a path with an empty
+    segment) or a body that is not JSON is Auth0 failing to answer."""
+    server = raw_server(_answer(status_line, body, content_type))
+    settings = settings_for(server)
+    with pytest.raises(Problem) as caught:
+        ManagementClient(settings, StaticToken()).call(BY_ID["get_roles"], settings.tiers[0],
+                                                       "/roles", [], None)
+    assert caught.value.code == 502
+    assert caught.value.type.endswith("/upstream-error")
