@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from config.settings import Settings
 
 from .. import redis_conn
+from . import plans
 from .broker import TierStatus, TokenBroker
 from .client import Budget, ManagementClient
 from .dispatch import Upstream, upstream_path
@@ -27,7 +28,7 @@ UPSTREAM_EXTENSION = "admin_gateway.upstream"
 
 def init_app(app: Flask, settings: Settings, budget: Budget | None = None) -> Upstream:
     # Raises config.settings.ConfigError naming every uncovered operation.
-    plan = TierPlan(settings.tiers)
+    plan = TierPlan(settings.tiers, plans.offered_operations(settings))
     tokens = TokenBroker(settings, redis_conn.redis_client(app))
     app.extensions[BROKER_EXTENSION] = tokens
     # The Management API on its own urllib3 pool (transport.py); the rare token mints keep

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from config.settings import Settings
 
-from ..catalog import Operation
+from ..catalog import CATALOG, Operation
 from ..errors import Problem
 
 ENTERPRISE_PLANS = frozenset({"enterprise", "enterprise-nonprod", "custom"})
@@ -19,6 +19,12 @@ ENTERPRISE_PLANS = frozenset({"enterprise", "enterprise-nonprod", "custom"})
 
 def offered(operation: Operation, settings: Settings) -> bool:
     return not operation.enterprise_only or settings.mgmt_plan in ENTERPRISE_PLANS
+
+
+def offered_operations(settings: Settings) -> tuple[Operation, ...]:
+    """The catalog rows the plan offers: the only ones the start-up tier plan must cover
+    (a free tenant grants no scope it cannot use)."""
+    return tuple(op for op in CATALOG if offered(op, settings))
 
 
 def plan_required(detail_from_auth0: str | None = None) -> Problem:

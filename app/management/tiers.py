@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from app.catalog import CATALOG, NEVER_CHOSEN_SCOPES, Operation
 from config.settings import ConfigError, Settings, TierConfig
 
+from .plans import offered_operations
+
 # Scopes that only read. Anything else a read operation's tier holds could write.
 READ_PREFIX = "read:"
 
@@ -183,7 +185,7 @@ def tier_table(rows: Sequence[TierChoice]) -> list[str]:
 def describe_tiers(settings: Settings) -> tuple[bool, list[str]]:
     """`admin-gateway check-config`: the operation -> tier table and privilege warnings."""
     try:
-        rows = plan_tiers(settings.tiers)
+        rows = plan_tiers(settings.tiers, offered_operations(settings))
     except ConfigError as exc:
         return False, list(exc.problems)
     lines = tier_table(rows)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 
 from app.catalog import CATALOG
 from tests.support.stack import Stack
@@ -133,3 +134,28 @@ def test_reading_a_session_checks_its_owner_too(gstack: Stack) -> None:
     alice_session = _sessions(gstack, "alice")[0]["id"]
     mine = gstack.call("bob", "GET", f"/api/v2/sessions/{alice_session}")
     assert mine.status_code == 200 and mine.json()["user_id"] == gstack.user("alice")
+
+
+def test_a_free_tenant_needs_no_scope_it_cannot_use(fresh_emulator: Any,
+                                                     make_gateway: Callable[..., Any]) -> None:
+    """MGMT_PLAN=free: the start-up tier plan leaves out the Enterprise-only operations, so
+    a tier without any session or refresh-token scope starts and serves."""
+    from emulator.seed import ADMIN_SCOPES, READ_SCOPES, WRITE_SCOPES
+
+    enterprise = {"read:sessions", "delete:sessions", "read:refresh_tokens",
+                  "delete:refresh_tokens"}
+    scopes = [s for s in (*READ_SCOPES, *WRITE_SCOPES, *ADMIN_SCOPES) if s not in enterprise]
+    client = fresh_emulator.tenant.add_client("gateway-free", scopes)
+    gateway = make_gateway(fresh_emulator, MGMT_PLAN="free", MGMT_TIERS="all",
+                           MGMT_TIER_ALL_CLIENT_ID=client.client_id,
+                           MGMT_TIER_ALL_CLIENT_SECRET=client.client_secret,
+                           MGMT_TIER_ALL_SCOPES=" ".join(scopes))
+    token = fresh_emulator.tenant.issue_user_token("carol")
+    headers = {"Authorization": f"Bearer {token}"}
+    alice = fresh_emulator.tenant.user_id("alice")
+    read = requests.get(f"{gateway.url}/api/v2/users/{alice}", headers=headers, timeout=30)
+    assert read.status_code == 200, read.text
+    sessions = requests.get(f"{gateway.url}/api/v2/users/{alice}/sessions", headers=headers,
+                            timeout=30)
+    assert sessions.status_code == 403
+    assert sessions.json()["type"].endswith("/plan-required")
