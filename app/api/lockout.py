@@ -65,9 +65,12 @@ def handle(user_id: str) -> Response:
         raise
     blocked = steps[0]["outcome"] == "done"
     complete = all(step["outcome"] == "done" for step in steps)
-    status = 200 if blocked else 502
+    missing = steps[0].get("status") == 404  # Auth0: no such user (nothing was changed)
+    status = 200 if blocked else 404 if missing else 502
     call.status = status
     audit.record_call(LOCK_OUT, principal, None, call, status, action_steps=steps)
+    if missing:
+        raise scope.user_not_found()
     if not blocked:
         raise Problem(502, "The user could not be blocked; see each step's outcome.",
                       slug="lock-out-incomplete", extra={"user_id": user_id, "steps": steps})

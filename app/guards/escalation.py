@@ -307,3 +307,17 @@ def check(call: Call) -> None:
         _check_permissions(call, protection)
     for user_id in acted:
         _check_protected(call, user_id, protection)
+    template = call.operation.secondary_user
+    if template is not None:
+        _check_secondary_protected(call, template.format(**call.request.path), protection)
+
+
+def _check_secondary_protected(call: Call, secondary: str, protection: ProtectionConfig
+                               ) -> None:
+    """The account an unlink restores: protected like any user, when it is one already."""
+    try:
+        _check_protected(call, secondary, protection)
+    except Problem as refused:
+        if refused.code != 404:
+            raise
+        # Not a user of its own: the identity lives inside the (checked) primary.

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from app.catalog import CATALOG
-from tests.support.stack import Stack
+from tests.support.stack import Stack, call_with, role_id, token_for
 from tests.support.tokens import me
 
 ENTERPRISE_ONLY = [op for op in CATALOG if op.enterprise_only]
@@ -159,3 +159,33 @@ def test_a_free_tenant_needs_no_scope_it_cannot_use(fresh_emulator: Any,
                             timeout=30)
     assert sessions.status_code == 403
     assert sessions.json()["type"].endswith("/plan-required")
+
+
+def test_lock_out_of_a_user_that_does_not_exist_is_a_404(gstack: Stack) -> None:
+    """An unrestricted caller who may change protected users reads nothing first: Auth0's
+    404 on the block is the answer, never a 502."""
+    token = token_for(gstack, "carol", permissions=["users:manage_protected"])
+    response = call_with(gstack, token, "POST", "/gateway/users/auth0%7Cnobody/lock-out")
+    assert response.status_code == 404, response.text
+    assert response.json()["detail"] == "The user does not exist."
+
+
+def test_unlink_refuses_to_restore_a_protected_account(gstack: Stack) -> None:
+    """The secondary account exists on its own and holds the protected User Admin role:
+    unlinking it (which changes it) needs users:manage_protected, like any change."""
+    dave = gstack.user("dave")
+    secondary = next(i for i in gstack.tenant.users[dave]["identities"]
+                     if i["provider"] != "auth0")
+    standalone = f"{secondary['provider']}|{secondary['user_id']}"
+    with gstack.tenant.lock:
+        gstack.tenant.users[standalone] = {
+            "user_id": standalone, "email": "dave.diaz@gmail.com", "name": "Dave Diaz",
+            "identities": [{**secondary}], "app_metadata": {}, "user_metadata": {},
+            "created_at": "2024-01-01T00:00:00.000Z", "updated_at": "2024-01-01T00:00:00.000Z"}
+        gstack.tenant.logs[standalone] = []
+        gstack.tenant.user_roles[standalone] = [role_id(gstack, "User Admin")]
+    path = f"/api/v2/users/{dave}/identities/{secondary['provider']}/{secondary['user_id']}"
+    response = gstack.call("carol", "DELETE", path)
+    assert response.status_code == 403, response.text
+    assert response.json()["type"].endswith("/protected-user")
+    assert len(gstack.tenant.users[dave]["identities"]) == 2
