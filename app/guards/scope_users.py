@@ -92,6 +92,17 @@ def _paging(query: Mapping[str, Any]) -> tuple[int, int, bool]:
     return page, per_page, query.get("include_totals") is True
 
 
+def _project(item: dict[str, Any], query: Mapping[str, Any]) -> dict[str, Any]:
+    """`fields` / `include_fields` as Auth0 applies them (the upstream pages were read
+    whole, since the gateway needs each user_id)."""
+    requested = query.get("fields")
+    if requested is None:
+        return item
+    names = {name.strip() for name in str(requested).split(",") if name.strip()}
+    include = query.get("include_fields", True) is not False
+    return {k: v for k, v in item.items() if (k in names) == include}
+
+
 def in_scope_answer(operation_read: Any, path: dict[str, str], query: Mapping[str, Any],
                     list_key: str, restriction: Restriction, *, fresh: bool) -> Any:
     """The answer a scoped caller gets for a list of users without app_metadata: built
@@ -115,7 +126,7 @@ def in_scope_answer(operation_read: Any, path: dict[str, str], query: Mapping[st
     inside = admitted([i for i in ids if isinstance(i, str)], restriction, fresh=fresh)
     kept = [item for item in everyone
             if isinstance(item, dict) and item.get("user_id") in inside]
-    shown = kept[page * per_page:(page + 1) * per_page]
+    shown = [_project(item, query) for item in kept[page * per_page:(page + 1) * per_page]]
     if include_totals:
         return {list_key: shown, "start": page * per_page, "limit": per_page,
                 "total": len(kept)}

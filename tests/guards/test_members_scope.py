@@ -98,3 +98,19 @@ def test_a_role_user_list_without_roles_claim_is_refused(gstack: Stack) -> None:
     assert response.status_code == 403
     assert "total" not in response.json()
     assert gstack.upstream() == []
+
+
+def test_fields_apply_to_a_scoped_callers_members(gstack: Stack) -> None:
+    org = sorted(gstack.tenant.organizations)[0]
+    # Any organization (orgs:scope:all), her department's users only.
+    token = token_for(gstack, "alice", permissions=["orgs:scope:all"],
+                      **{gstack.tenant.roles_claim: ["Support Reader"],
+                         gstack.tenant.department_claim: "support"})
+    path = f"/api/v2/organizations/{org}/members"
+    only = call_with(gstack, token, "GET", path, params={"fields": "user_id,name"})
+    assert only.status_code == 200, only.text
+    assert only.json() and all(set(m) == {"user_id", "name"} for m in only.json())
+    without = call_with(gstack, token, "GET", path,
+                        params={"fields": "picture", "include_fields": "false"})
+    assert without.json() and all("picture" not in m and "user_id" in m
+                                  for m in without.json())
