@@ -157,6 +157,9 @@ class Operation:
     list_key: str = "users"
     # The answer lists organizations: an org-scoped caller sees only its own.
     org_answer: bool = False
+    # A body field naming by email who receives the grant (an invitation): never the
+    # caller's own address.
+    grantee_email: str | None = None
 
     @property
     def is_write(self) -> bool:
@@ -409,7 +412,10 @@ CATALOG: tuple[Operation, ...] = (
               "List an organization's invitations", org_param="id"),
     Operation("post_invitations", "POST", "/organizations/{id}/invitations",
               "orgs:invitations:manage", "Invite someone to an organization", org_param="id",
-              assigns_roles=True, body_rules=("role-ids",)),
+              assigns_roles=True, body_rules=("role-ids",), grants=True,
+              grantee_email="invitee.email",
+              # Auth0 gives the invitation's metadata to the user who accepts it.
+              field_permissions={"app_metadata": "users:update_app_metadata"}),
     Operation("delete_invitations_by_invitation_id", "DELETE",
               "/organizations/{id}/invitations/{invitation_id}", "orgs:invitations:manage",
               "Revoke an invitation", org_param="id"),

@@ -17,8 +17,8 @@ from typing import Any
 from flask import current_app
 
 from ..auth.policy import Locator
-from ..call import Call
-from ..catalog import LIST_ROLES, PERMISSIONS, READ_USER_PERMISSIONS, READ_USER_ROLES
+from ..call import Call, field_value
+from ..catalog import LIST_ROLES, PERMISSIONS, READ_USER, READ_USER_PERMISSIONS, READ_USER_ROLES
 from ..errors import Problem
 from ..management import upstream
 from ..state import policy, policy_section
@@ -293,7 +293,7 @@ def check(call: Call) -> None:
         return
     protection = config()
     acted = call.acted_users
-    if call.principal.subject in acted:
+    if call.principal.subject in acted or _grants_to_own_email(call):
         action = call.operation.self_action_for(call.fields)
         if call.operation.grants:
             # Never to oneself, whatever self_actions says: nobody grants themselves power.
@@ -310,6 +310,26 @@ def check(call: Call) -> None:
     template = call.operation.secondary_user
     if template is not None:
         _check_secondary_protected(call, template.format(**call.request.path), protection)
+
+
+def _grants_to_own_email(call: Call) -> bool:
+    """An invitation to the caller's own address is a grant to the caller."""
+    path = call.operation.grantee_email
+    if path is None:
+        return False
+    given = field_value(call.request.body, path)
+    if not isinstance(given, str):
+        return False
+    try:
+        own = upstream().read(READ_USER, {"id": call.principal.subject},
+                              [("fields", "user_id,email"), ("include_fields", "true")],
+                              fresh=True).body
+    except Problem as refused:
+        if refused.code != 404:
+            raise
+        return True  # the caller's own address cannot be told: never grant blind
+    email = own.get("email") if isinstance(own, dict) else None
+    return not isinstance(email, str) or email.strip().lower() == given.strip().lower()
 
 
 def _check_secondary_protected(call: Call, secondary: str, protection: ProtectionConfig

@@ -411,7 +411,10 @@ def _check_members(call: Call, restriction: Restriction) -> None:
 def _involves_users(call: Call) -> bool:
     operation = call.operation
     return (operation.scope_check != "none" or operation.body_users is not None
-            or operation.secondary_user is not None)
+            or operation.secondary_user is not None
+            # app_metadata decides whose scope a user is in (an invitation's reaches the
+            # user who accepts it).
+            or (operation.is_write and SCOPE_ROOT in call.fields))
 
 
 def check(call: Call) -> None:

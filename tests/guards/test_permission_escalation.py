@@ -98,6 +98,10 @@ def _grant_request(stack: Stack, op: Any, user_id: str) -> tuple[str, dict[str, 
     path = op.gateway_path.format(id=user_id, user_id=user_id)
     if op.org_param:
         path = op.gateway_path.format(id=org, user_id=user_id)
+    if op.grantee_email:  # an invitation to the caller's own address
+        return path, {"inviter": {"name": "Carol"},
+                      "invitee": {"email": stack.tenant.users[user_id]["email"].upper()},
+                      "client_id": next(iter(stack.tenant.clients))}
     if op.assigns_permissions:
         return path, {"permissions": [ASSIGNABLE]}
     if op.assigns_roles:
@@ -125,3 +129,33 @@ def test_granting_permissions_needs_its_own_permission(gstack: Stack) -> None:
     assert response.status_code == 403
     assert "users:permissions:assign" in response.json()["detail"]
     assert gstack.upstream() == []
+
+
+def test_invitation_metadata_needs_the_app_metadata_permission(gstack: Stack) -> None:
+    """Auth0 gives an invitation's app_metadata to whoever accepts it: setting it is
+    setting app_metadata, which Support Editors and Org Admins may not."""
+    org = sorted(gstack.tenant.organizations)[0]
+    token = token_for(gstack, "bob", permissions=["orgs:invitations:manage", "orgs:scope:all"])
+    body = {"inviter": {"name": "Bob"}, "invitee": {"email": "new.hire@example.com"},
+            "client_id": next(iter(gstack.tenant.clients)),
+            "app_metadata": {"department": "finance"}}
+    response = call_with(gstack, token, "POST", f"/api/v2/organizations/{org}/invitations",
+                         json=body)
+    assert response.status_code == 403, response.text
+    assert "users:update_app_metadata" in response.json()["detail"]
+    assert _writes(gstack) == []
+
+
+def test_a_scoped_callers_invitation_keeps_the_invitee_in_scope(gstack: Stack) -> None:
+    org = sorted(gstack.tenant.organizations)[0]
+    token = token_for(gstack, "bob", permissions=[
+        "orgs:invitations:manage", "orgs:scope:all", "users:update_app_metadata"])
+    body = {"inviter": {"name": "Bob"}, "invitee": {"email": "new.hire@example.com"},
+            "client_id": next(iter(gstack.tenant.clients))}
+    outside = call_with(gstack, token, "POST", f"/api/v2/organizations/{org}/invitations",
+                        json={**body, "app_metadata": {"department": "finance"}})
+    assert outside.status_code == 403, outside.text
+    assert outside.json()["type"].endswith("/outside-scope")
+    inside = call_with(gstack, token, "POST", f"/api/v2/organizations/{org}/invitations",
+                       json={**body, "app_metadata": {"department": "support"}})
+    assert inside.status_code in (200, 201), inside.text
