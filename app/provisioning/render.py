@@ -32,8 +32,9 @@ def render_table(plan: TenantPlan) -> str:
              "  " + " ".join(v for v, _ in plan.api.scopes), "", "Roles:"]
     for role in plan.roles:
         lines.append(f"  {role.name}: {' '.join(role.permissions)}")
-    lines += ["", f"Credential tiers: {len(plan.tiers.tiers)} M2M applications, one Management "
-              "API scope each (the fewest with zero extra scopes for every operation):"]
+    lines += ["", f"Credential tiers: {len(plan.tiers.tiers)} M2M applications, each holding "
+              "only scopes its operations accept (one each, or all an operation needs "
+              "together; the fewest with zero extra scopes for every operation):"]
     for client in plan.tier_clients:
         lines.append(f"  {client.key:<28} {client.name!r} grant: {' '.join(client.grant_scopes)}")
     lines += ["", "Operation -> tier (Auth0 ignores `scope` in client credentials: each token "
