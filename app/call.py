@@ -121,6 +121,10 @@ class Call:
 
     @property
     def acted_users(self) -> tuple[str, ...]:
-        """Every user the call acts on: the target and any the body lists."""
+        """Every user the call acts on, once each: the target, any the body lists, and the
+        account an unlink restores."""
         target = self.target_user
-        return ((target,) if target else ()) + self.body_users
+        template = self.operation.secondary_user
+        secondary = (template.format(**self.request.path),) if template else ()
+        return tuple(dict.fromkeys(((target,) if target else ()) + self.body_users
+                                   + secondary))

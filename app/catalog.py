@@ -160,6 +160,9 @@ class Operation:
     # A body field naming by email who receives the grant (an invitation): never the
     # caller's own address.
     grantee_email: str | None = None
+    # Body fields naming a resource (field -> the read that finds its owner) that must
+    # belong to the target user: a session_id names one of that user's sessions.
+    owned_body_fields: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def is_write(self) -> bool:
@@ -343,7 +346,7 @@ CATALOG: tuple[Operation, ...] = (
     Operation("user_revoke_access", "POST", "/users/{id}/revoke-access",
               "users:sessions:revoke", "Revoke a user's sessions and refresh tokens",
               target_user="id", scope_check="target", enterprise_only=True,
-              needs_all_scopes=True),
+              needs_all_scopes=True, owned_body_fields={"session_id": "get_session"}),
     # -- MFA detail: each action its own permission --
     Operation("get_enrollments", "GET", "/users/{id}/enrollments", "users:mfa:read",
               "List a user's Guardian enrollments", target_user="id", scope_check="target"),

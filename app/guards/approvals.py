@@ -377,6 +377,9 @@ def hold(call: Call, reason: str | None) -> None:
         "body": call.request.body,
         "fields": list(call.fields),
         "target": call.target_user,
+        # Everyone the call acts on (members a body lists, an unlink's restored account):
+        # none of them may approve it.
+        "acted": list(call.acted_users),
         "requester": snapshot(call.principal),
         "reason": _reason(reason),
         "created_at": now,
@@ -456,7 +459,7 @@ def decide_request(approval_id: str, approver: Principal, decision: str,
             raise _refuse(approval_id, target, 403, "approval-by-requester",
                           "You asked for this change; another approver must decide it.",
                           decision)
-        if target is not None and approver.subject == target:
+        if approver.subject == target or approver.subject in record.get("acted", ()):
             raise _refuse(approval_id, target, 403, "approval-on-self",
                           "This request acts on your own account; another approver must "
                           "decide it.", decision)

@@ -305,11 +305,16 @@ def check(call: Call) -> None:
         _check_assignable(call)
     if call.operation.assigns_permissions:
         _check_permissions(call, protection)
-    for user_id in acted:
-        _check_protected(call, user_id, protection)
     template = call.operation.secondary_user
-    if template is not None:
-        _check_secondary_protected(call, template.format(**call.request.path), protection)
+    secondary = template.format(**call.request.path) if template else None
+    for user_id in acted:
+        try:
+            _check_protected(call, user_id, protection)
+        except Problem as refused:
+            if user_id != secondary or refused.code != 404:
+                raise
+            # The account an unlink restores is not a user of its own yet: the identity
+            # lives inside the (checked) primary.
 
 
 def _grants_to_own_email(call: Call) -> bool:
@@ -332,12 +337,3 @@ def _grants_to_own_email(call: Call) -> bool:
     return not isinstance(email, str) or email.strip().lower() == given.strip().lower()
 
 
-def _check_secondary_protected(call: Call, secondary: str, protection: ProtectionConfig
-                               ) -> None:
-    """The account an unlink restores: protected like any user, when it is one already."""
-    try:
-        _check_protected(call, secondary, protection)
-    except Problem as refused:
-        if refused.code != 404:
-            raise
-        # Not a user of its own: the identity lives inside the (checked) primary.

@@ -17,7 +17,7 @@ from .. import metrics
 from ..auth.policy import Locator
 from ..auth.principal import Principal
 from ..call import Call, Restriction, field_value
-from ..catalog import BY_ID, PERMISSIONS, READ_USER
+from ..catalog import BY_ID, PERMISSIONS, READ_USER, Operation
 from ..errors import Problem
 from ..management import upstream
 from ..observability import redact
@@ -333,8 +333,12 @@ def _check_organization(call: Call) -> None:
 
 def _not_found(call: Call) -> Problem:
     """The same 404 whether the resource does not exist or its owner is out of scope."""
-    noun = call.operation.path.split("/")[1].removesuffix("s").replace("-", " ")
-    return Problem(404, f"The {noun} does not exist.", slug="upstream-404")
+    return Problem(404, f"The {_noun(call.operation)} does not exist.", slug="upstream-404")
+
+
+def _noun(operation: Operation) -> str:
+    """"session" for /sessions/{id}, "refresh token" for /refresh-tokens/{id}."""
+    return operation.path.split("/")[1].removesuffix("s").replace("-", " ")
 
 
 def _resolve_owner(call: Call) -> None:
@@ -399,6 +403,26 @@ def _check_other_users(call: Call, restriction: Restriction) -> None:
                           slug="upstream-404", extra={"users": outside})
 
 
+def _check_owned_body_fields(call: Call) -> None:
+    """A resource a body names (revoke-access's session_id) must be the target user's:
+    otherwise an in-scope path would carry an action on somebody else's session."""
+    for name, lookup in call.operation.owned_body_fields.items():
+        value = (call.request.body or {}).get(name)
+        if value is None:
+            continue
+        try:
+            owned = upstream().read(BY_ID[lookup], {"id": str(value)}, [],
+                                    fresh=True).body
+        except Problem as refused:
+            if refused.code != 404:
+                raise
+            owned = None
+        owner = owned.get("user_id") if isinstance(owned, dict) else None
+        if owner is None or owner != call.target_user:
+            raise Problem(404, f"The {_noun(BY_ID[lookup])} does not exist.", slug="upstream-404",
+                          extra={"field": name})
+
+
 def _check_members(call: Call, restriction: Restriction) -> None:
     operation = call.operation
     call.response = scope_users.in_scope_answer(
@@ -427,6 +451,7 @@ def check(call: Call) -> None:
     if kind == "query":
         _canonical_search(call, restriction)
     _resolve_owner(call)  # a session or refresh token: whose it is (escalation needs it)
+    _check_owned_body_fields(call)  # a session the body names is the target's
     if restriction is None:
         return
     call.restriction = restriction

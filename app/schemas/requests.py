@@ -99,10 +99,20 @@ def _role_ids_rule(values: dict[str, Any]) -> Errors:
     return {}
 
 
+# Every member is checked (scope, protection) with Management calls of its own: a bounded
+# list keeps one request from spending the fleet's budget.
+MAX_MEMBERS_PER_CALL = 50
+
+
 def _member_ids_rule(values: dict[str, Any]) -> Errors:
-    bad = [m for m in values.get("members", []) if not USER_ID_RE.match(m)]
+    members = values.get("members", [])
+    bad = [m for m in members if not USER_ID_RE.match(m)]
     if bad:
         return {"members": [f"Not user ids: {', '.join(map(repr, bad[:5]))}."]}
+    if len(set(members)) != len(members):
+        return {"members": ["The same user is named more than once."]}
+    if len(members) > MAX_MEMBERS_PER_CALL:
+        return {"members": [f"At most {MAX_MEMBERS_PER_CALL} users per request."]}
     return {}
 
 
