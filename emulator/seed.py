@@ -56,15 +56,14 @@ READ_SCOPES = ["read:users", "read:roles", "read:logs_users", "read:sessions",
                "read:refresh_tokens", "read:authentication_methods", "read:organizations",
                "read:organization_members", "read:organization_member_roles",
                "read:organization_invitations"]
-WRITE_SCOPES = ["update:users", "create:user_tickets", "delete:sessions",
-                "delete:refresh_tokens", "create:organization_members",
-                "delete:organization_members", "create:organization_member_roles",
-                "delete:organization_member_roles", "create:organization_invitations",
-                "delete:organization_invitations"]
+WRITE_SCOPES = ["update:users", "create:user_tickets"]
 ADMIN_SCOPES = [
     "create:users", "delete:users", "create:role_members", "delete:role_members",
     "delete:guardian_enrollments", "update:users_app_metadata",
-    "delete:authentication_methods",
+    "delete:authentication_methods", "delete:sessions", "delete:refresh_tokens",
+    "create:organization_members", "delete:organization_members",
+    "create:organization_member_roles", "delete:organization_member_roles",
+    "create:organization_invitations", "delete:organization_invitations",
 ]
 # Client id -> (name, Management API scopes); each tier is one M2M app.
 DEMO_CLIENTS: dict[str, tuple[str, list[str]]] = {

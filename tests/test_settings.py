@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from config.settings import SPECS, ConfigError, Secret, load_settings, settings_markdown
+from emulator.seed import READ_SCOPES
 from tests.support.environments import KEY, SECRET, valid_env
 
 
@@ -16,8 +17,7 @@ def test_valid_environment_loads_with_typed_defaults() -> None:
     assert settings.jwt_algorithms == ("RS256",)
     assert settings.jwt_leeway_seconds == 30
     assert [t.name for t in settings.tiers] == ["read", "write"]
-    assert settings.tier("read").scopes == frozenset({"read:users", "read:roles",
-                                                      "read:logs_users"})
+    assert settings.tier("read").scopes == frozenset(READ_SCOPES)  # split on blanks
     assert settings.cors_origins == ()
 
 

@@ -52,6 +52,9 @@ def list_approvals() -> Response:
     unknown = sorted(set(args) - {"state", "mine", "operation", "target", "limit", "before"})
     if unknown:
         raise _bad(unknown[0], "Unknown field.")
+    repeated = sorted(name for name in args if len(args.getlist(name)) > 1)
+    if repeated:  # as the facade: never pick one of two values silently
+        raise _bad(repeated[0], "Given more than once.")
     state = args.get("state")
     if state is not None and state not in STATE_FILTERS:
         raise _bad("state", f"One of {', '.join(STATE_FILTERS)}.")

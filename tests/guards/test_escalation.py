@@ -76,27 +76,29 @@ def test_removing_a_role_you_may_not_assign_is_refused(gstack: Stack) -> None:
     _assert_refused(response, "role-not-assignable")
 
 
+# (id, method, path suffix, body, the refusal): a grant to oneself is a self-grant,
+# refused whatever [protection] self_actions says (test_permission_escalation.py).
 SELF_ACTIONS = [
-    ("delete", "DELETE", "", None),
-    ("block", "PATCH", "", {"blocked": True}),
-    ("remove-own-roles", "DELETE", "/roles", {"roles": ["ROLE"]}),
-    ("add-own-roles", "POST", "/roles", {"roles": ["ROLE"]}),
-    ("reset-own-mfa", "DELETE", "/authenticators", None),
+    ("delete", "DELETE", "", None, "self-action"),
+    ("block", "PATCH", "", {"blocked": True}, "self-action"),
+    ("remove-own-roles", "DELETE", "/roles", {"roles": ["ROLE"]}, "self-action"),
+    ("add-own-roles", "POST", "/roles", {"roles": ["ROLE"]}, "self-grant"),
+    ("reset-own-mfa", "DELETE", "/authenticators", None, "self-action"),
 ]
 
 
-@pytest.mark.parametrize(("method", "suffix", "body"),
-                         [(m, s, b) for _, m, s, b in SELF_ACTIONS],
+@pytest.mark.parametrize(("method", "suffix", "body", "refusal"),
+                         [(m, s, b, r) for _, m, s, b, r in SELF_ACTIONS],
                          ids=[i for i, *_ in SELF_ACTIONS])
 def test_acting_on_yourself_is_refused(gstack: Stack, events: Events, method: str, suffix: str,
-                                       body: dict[str, Any] | None) -> None:
+                                       body: dict[str, Any] | None, refusal: str) -> None:
     carol = gstack.user("carol")
     if body and body.get("roles") == ["ROLE"]:
         body = {"roles": [role_id(gstack, "Support Reader")]}
     # With every permission there is, so that only the self-action rule can refuse.
     token = token_for(gstack, "carol", permissions=sorted(PERMISSIONS))
     response = call_with(gstack, token, method, f"/api/v2/users/{carol}{suffix}", json=body)
-    _assert_refused(response, "self-action")
+    _assert_refused(response, refusal)
     assert not [e for e in gstack.upstream() if e.method != "GET"]
     event = _denied_event(events, response.headers["X-Request-ID"])
     assert event["actor"]["sub"] == event["target"] == carol

@@ -23,11 +23,15 @@ def test_shipped_policy_has_every_guardrail_section() -> None:
     policy = load_policy(DEFAULT_POLICY_FILE)
     assert set(policy.sections) == {"limits", "scope", "protection", "audit"}
     scope = policy.sections["scope"]
-    assert isinstance(scope, ScopeConfig) and len(scope.rules) == 2
+    assert isinstance(scope, ScopeConfig) and len(scope.rules) == 3
     protection = policy.sections["protection"]
     assert isinstance(protection, ProtectionConfig) and protection.self_actions == "deny"
     assert policy.roles["User Admin"].extras["assignable_roles"] == \
         {"Support Reader", "Support Editor"}
+    api = "https://admin-gateway.example.com/api"
+    assert policy.roles["User Admin"].extras["assignable_permissions"] == \
+        {(api, "users:read"), (api, "users:logs:read")}
+    assert protection.grant_unheld_permissions is False
 
 
 BAD = [

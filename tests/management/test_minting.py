@@ -13,6 +13,7 @@ import requests
 from app import create_app
 from app.errors import PROBLEM_JSON, Problem
 from app.management import broker as broker_of
+from emulator.seed import READ_SCOPES
 from tests.support.brokers import BrokerFactory, TokenEndpointRecorder
 from tests.support.metrics import metric
 from tests.support.servers import LiveServer
@@ -39,7 +40,7 @@ def test_mint_sends_client_credentials_with_audience_and_the_tier_scopes(
     assert form["client_id"] == "gateway-read"
     assert form["client_secret"] == tenant.clients["gateway-read"].client_secret
     assert form["audience"] == tenant.management_audience
-    assert form["scope"] == "read:logs_users read:roles read:users"  # declared, sorted
+    assert form["scope"] == " ".join(sorted(READ_SCOPES))  # declared, sorted
 
 
 def test_missing_granted_scope_is_a_502_and_an_operator_log_line(
@@ -76,7 +77,8 @@ def test_extra_granted_scope_is_a_warning_and_a_metric(
     with caplog.at_level(logging.INFO, logger=BROKER_LOG):
         assert broker.get_token(read)
     [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert "read:logs_users read:roles" in warning.getMessage()
+    extra = " ".join(sorted(set(READ_SCOPES) - {"read:users"}))
+    assert extra in warning.getMessage()
     assert "gateway-read" in warning.getMessage()
     assert metric("agw_token_scope_mismatch_total", tier="read", kind="extra") == before + 1
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.models import Role
-from tests.panel.e2e import run_e2e, screenshot_names
+from tests.support.panel_e2e import run_e2e, screenshot_names
 
 WRITE = ("POST", "PATCH", "DELETE")
 

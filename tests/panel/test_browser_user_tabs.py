@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from tests.panel.e2e import run_e2e, screenshot_names
+from tests.support.panel_e2e import run_e2e, screenshot_names
 
 # Management API writes of the emulator's request log: (method, route) per request.
 WRITE = ("POST", "PATCH", "DELETE")

@@ -12,6 +12,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from emulator.seed import ADMIN_SCOPES, READ_SCOPES, WRITE_SCOPES
+
 CACHE_KEY = Fernet.generate_key().decode()
 
 
@@ -36,11 +38,11 @@ def valid_env(**changes: str | None) -> dict[str, str]:
         "MGMT_TIERS": "read,write",
         "MGMT_TIER_READ_CLIENT_ID": "readclient",
         "MGMT_TIER_READ_CLIENT_SECRET": SECRET,
-        "MGMT_TIER_READ_SCOPES": "read:users read:roles read:logs_users",
+        "MGMT_TIER_READ_SCOPES": " ".join(READ_SCOPES),
         "MGMT_TIER_WRITE_CLIENT_ID": "writeclient",
         "MGMT_TIER_WRITE_CLIENT_SECRET": SECRET,
-        "MGMT_TIER_WRITE_SCOPES": "update:users create:users delete:users create:user_tickets "
-                                  "delete:guardian_enrollments",
+        # The demo's write and admin tiers in one: every catalog operation is covered.
+        "MGMT_TIER_WRITE_SCOPES": " ".join(WRITE_SCOPES + ADMIN_SCOPES),
         "TOKEN_CACHE_KEY": KEY,
     }
     for name, value in changes.items():
