@@ -91,6 +91,8 @@ def _safe_value(value: Any) -> Any:
         return redact(value)[:MAX_VALUE_CHARS]
     if isinstance(value, list) and all(isinstance(v, (str, int, float, bool)) for v in value):
         return [_safe_value(v) for v in value[:MAX_FIELDS]]
+    if _flat(value):  # e.g. an invitation's invitee: {email}
+        return {redact(str(k))[:64]: _safe_value(v) for k, v in list(value.items())[:MAX_FIELDS]}
     if isinstance(value, list) and all(_flat(v) for v in value):
         # e.g. the permissions a grant names: {permission_name, resource_server_identifier}.
         return [{redact(str(k))[:64]: _safe_value(v) for k, v in list(item.items())[:MAX_FIELDS]}

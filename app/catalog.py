@@ -388,7 +388,7 @@ CATALOG: tuple[Operation, ...] = (
               org_answer=True),
     Operation("get_organization_members", "GET", "/organizations/{id}/members", "orgs:read",
               "List an organization's members", org_param="id", scope_check="members",
-              list_key="members"),
+              list_key="members", query_rules=("member-fields",)),
     Operation("post_members", "POST", "/organizations/{id}/members", "orgs:members:manage",
               "Add members to an organization", org_param="id", body_users="members",
               self_action="add yourself to an organization", grants=True,

@@ -75,7 +75,8 @@ PROBLEM_TYPES: dict[str, str] = {
     "upstream-404": "404: no such user (or outside the caller's scope: same answer).",
     "upstream-409": "409: Auth0 reports a conflict (e.g. the user already exists).",
     "upstream-credentials": "502: Auth0 refused the gateway's own Management credentials.",
-    "upstream-error": "502: Auth0 failed (5xx).",
+    "upstream-error": "502: Auth0 failed (5xx) or answered with something other than its "
+                      "JSON (a redirect, a body that is not JSON).",
     "upstream-unavailable": "502: Auth0 could not be reached.",
     "upstream-timeout": "504: Auth0 did not answer in time.",
     "tier-misconfigured": "502: a credential tier's token lacks scopes it was declared with.",

@@ -24,6 +24,7 @@ from typing import Any
 
 from app.auth.policy import Policy
 from app.catalog import PERMISSIONS
+from app.management.plans import offered_operations
 from config.settings import Settings
 
 from .action import ACTION_NAME, ACTION_RUNTIME, POST_LOGIN, action_code
@@ -177,7 +178,9 @@ def build_plan(settings: Settings, policy: Policy) -> TenantPlan:
                   scopes=tuple((name, PERMISSIONS[name][:500]) for name in PERMISSIONS))
     roles = tuple(RolePlan(name, tuple(sorted(role.permissions)))
                   for name, role in sorted(policy.roles.items()))
-    tiers = plan_least_privilege()
+    # Only what the tenant's plan offers (MGMT_PLAN): a free tenant gets no application
+    # for the Enterprise-only session and refresh-token operations.
+    tiers = plan_least_privilege(offered_operations(settings))
     clients = [ClientPlan(t.name, f"Admin Gateway tier {t.name}", "non_interactive",
                           tuple(sorted(t.scopes))) for t in tiers.tiers]
     clients.append(ClientPlan("check", CHECK_NAME, "non_interactive", CHECK_SCOPES))

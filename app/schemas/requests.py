@@ -104,6 +104,20 @@ def _role_ids_rule(values: dict[str, Any]) -> Errors:
 MAX_MEMBERS_PER_CALL = 50
 
 
+# What GET /organizations/{id}/members answers with read:organization_members alone: `roles`
+# needs another scope (and a member's roles have their own operation).
+MEMBER_FIELDS = frozenset({"user_id", "email", "picture", "name"})
+
+
+def _member_fields_rule(values: dict[str, Any]) -> Errors:
+    names = {n.strip() for n in str(values.get("fields", "")).split(",") if n.strip()}
+    other = sorted(names - MEMBER_FIELDS)
+    if other:
+        return {"fields": [f"Not a member field: {', '.join(other)} (a member's roles: GET "
+                           f"/api/v2/organizations/{{id}}/members/{{user_id}}/roles)."]}
+    return {}
+
+
 def _member_ids_rule(values: dict[str, Any]) -> Errors:
     members = values.get("members", [])
     bad = [m for m in members if not USER_ID_RE.match(m)]
@@ -133,6 +147,7 @@ RULES: dict[str, Rule] = {
     "email": _email_rule,
     "role-ids": _role_ids_rule,
     "user-ids": _member_ids_rule,
+    "member-fields": _member_fields_rule,
     "user-id-required": _user_id_required,
     # Auth0's limits on metadata (docs/limits.md): field names without `.` or `$`.
     "metadata": metadata_key_errors,

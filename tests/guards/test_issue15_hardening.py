@@ -101,3 +101,25 @@ def test_revoke_access_refuses_a_session_of_another_user(gstack: Stack) -> None:
     mine = gstack.call("bob", "POST", f"/api/v2/users/{alice}/revoke-access",
                        json={"session_id": own[0]["id"]})
     assert mine.status_code == 202, mine.text
+
+
+def test_a_members_roles_are_not_a_members_list_field(gstack: Stack) -> None:
+    """`fields=roles` needs read:organization_member_roles, which the members tier does not
+    hold (a 502 for an administrator, empty members for a scoped caller): refused, with the
+    operation that reads a member's roles."""
+    response = gstack.call("carol", "GET", f"/api/v2/organizations/{_org(gstack)}/members",
+                           params={"fields": "user_id,roles"})
+    assert response.status_code == 400, response.text
+    assert "/members/{user_id}/roles" in response.json()["errors"]["fields"][0]
+    assert gstack.upstream() == []
+
+
+def test_an_invitation_is_audited_with_whom_it_invites(gstack: Stack, events: Events) -> None:
+    body = {"inviter": {"name": "Carol"}, "invitee": {"email": "new.hire@example.com"},
+            "client_id": next(iter(gstack.tenant.clients))}
+    response = gstack.call("carol", "POST", f"/api/v2/organizations/{_org(gstack)}/invitations",
+                           json=body)
+    assert response.status_code in (200, 201), response.text
+    [event] = [e for e in events() if e["operation"] == "post_invitations"]
+    assert event["values"]["invitee"] == {"email": "new.hire@example.com"}
+    assert event["resource"] == {"id": _org(gstack)}

@@ -31,7 +31,8 @@ ENV = {"AUTH0_DOMAIN": "example.eu.auth0.com",
        "CORS_ORIGINS": "https://admin.example.com",
        "MGMT_TIERS": "read", "MGMT_TIER_READ_CLIENT_ID": "x",
        "MGMT_TIER_READ_CLIENT_SECRET": "never-printed-secret",
-       "MGMT_TIER_READ_SCOPES": "read:users", "TOKEN_CACHE_KEY": Fernet.generate_key().decode()}
+       "MGMT_TIER_READ_SCOPES": "read:users", "TOKEN_CACHE_KEY": Fernet.generate_key().decode(),
+       "MGMT_PLAN": "enterprise"}
 
 # The auth0/auth0 provider 1.x: each resource the plan may use, with its arguments and
 # nested blocks (registry.terraform.io/providers/auth0/auth0/latest/docs).
@@ -92,6 +93,16 @@ def test_every_operation_gets_a_tier_with_zero_scopes_beyond_its_need(plan: Tena
     labels = {a.need.label for a in least.assignments}
     assert {f"{op.method} {op.gateway_path}" for op in CATALOG} <= labels
     assert "PATCH /api/v2/users/{id} (only app_metadata)" in labels
+
+
+def test_a_free_tenant_gets_no_application_for_enterprise_only_operations(
+        policy: Policy) -> None:
+    free = build_plan(load_settings({**ENV, "MGMT_PLAN": "free"}), policy)
+    granted = {scope for client in free.tier_clients for scope in client.grant_scopes}
+    assert not granted & {"read:sessions", "delete:sessions", "read:refresh_tokens",
+                          "delete:refresh_tokens"}
+    planned = {a.need.operation.operation_id for a in free.tiers.assignments}
+    assert planned == {op.operation_id for op in CATALOG if not op.enterprise_only}
 
 
 def test_no_plan_with_fewer_applications_exists() -> None:
