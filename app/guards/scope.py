@@ -379,20 +379,7 @@ def _check_other_users(call: Call, restriction: Restriction) -> None:
     """The secondary account an unlink restores, and every user a body lists."""
     template = call.operation.secondary_user
     if template is not None:
-        secondary = template.format(**call.request.path)
-        try:
-            result = upstream().read(READ_USER, {"id": secondary},
-                                     [("fields", f"user_id,{SCOPE_ROOT}"),
-                                      ("include_fields", "true")], fresh=call.fresh_reads)
-        except Problem as refused:
-            if refused.code != 404:
-                raise
-            # Not a user of its own: the identity lives only inside the primary account,
-            # which the target check has just admitted.
-        else:
-            if not restriction.admits(result.body):
-                call.out_of_scope = True
-                raise user_not_found()
+        _check_secondary(call, template.format(**call.request.path), restriction)
     listed = call.body_users
     if listed:
         inside = scope_users.admitted(listed, restriction, fresh=call.fresh_reads)
@@ -401,6 +388,35 @@ def _check_other_users(call: Call, restriction: Restriction) -> None:
             call.out_of_scope = True
             raise Problem(404, "One or more of these users do not exist.",
                           slug="upstream-404", extra={"users": outside})
+
+
+def _identity_not_found() -> Problem:
+    return Problem(404, "The identity does not exist.", slug="upstream-404")
+
+
+def _check_secondary(call: Call, secondary: str, restriction: Restriction) -> None:
+    """The identity must be linked to the (admitted) primary, and the account an unlink
+    restores, if it is a user of its own already, inside the scope. Both refusals are the
+    same 404, so that an unlink never tells whether some user id exists."""
+    primary = upstream().read(READ_USER, {"id": str(call.target_user)},
+                              [("fields", "user_id,identities"), ("include_fields", "true")],
+                              fresh=call.fresh_reads).body
+    identities = primary.get("identities") if isinstance(primary, dict) else None
+    linked = {f"{i.get('provider')}|{i.get('user_id')}" for i in identities or []
+              if isinstance(i, dict)}
+    if secondary not in linked or secondary == call.target_user:
+        raise _identity_not_found()
+    try:
+        result = upstream().read(READ_USER, {"id": secondary},
+                                 [("fields", f"user_id,{SCOPE_ROOT}"),
+                                  ("include_fields", "true")], fresh=call.fresh_reads)
+    except Problem as refused:
+        if refused.code != 404:
+            raise
+        return  # not a user of its own: the identity lives only inside the primary
+    if not restriction.admits(result.body):
+        call.out_of_scope = True
+        raise _identity_not_found()
 
 
 def _check_owned_body_fields(call: Call) -> None:

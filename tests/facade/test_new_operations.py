@@ -947,7 +947,11 @@ def test_unlinking_is_refused_when_the_secondary_user_is_outside_the_scope(
     _standalone(world, provider, secondary, department)
     before = world.state()
     found = problem(send(world, _unlinker(world), UNLINK, req), 404)
-    assert found["detail"] == NO_USER
+    # The same answer as for an identity that is not linked at all: an unlink never tells
+    # a scoped caller whether some user id exists.
+    unlinked = Req(req.path.rsplit("/", 1)[0] + "/" + "9" * 21, None)
+    assert found["detail"] == problem(send(world, _unlinker(world), UNLINK, unlinked),
+                                      404)["detail"] == "The identity does not exist."
     assert world.writes() == []
     world.assert_unchanged(before)
     assert len(world.tenant.users[world.user("dave")]["identities"]) == 2
