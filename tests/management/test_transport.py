@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from app.errors import Problem
 from app.management.client import ManagementClient
 from app.management.transport import Transport, TransportError
 from config.settings import Settings, TierConfig, load_settings
+from tests.support.egress import TinyProxy
 from tests.support.environments import valid_env
 
 Handler = Callable[[socket.socket, "RawServer"], None]
@@ -204,6 +206,22 @@ def _failure(server_origin: str, settings: Settings) -> TransportError:
     with pytest.raises(TransportError) as caught:
         transport.send("POST", "/users", [], b"{}", {"Content-Type": "application/json"})
     return caught.value
+
+
+def test_plain_http_goes_through_a_forward_proxy_with_its_credentials(
+        raw_server: Callable[..., RawServer], tmp_path: Path) -> None:
+    """AUTH0_SCHEME=http (the emulator) through HTTPS_PROXY: the absolute-form request a
+    forward proxy needs, with Proxy-Authorization (tinyproxy answers 407 without it); the
+    proxy forwards the request and keeps the credentials to itself."""
+    server = raw_server(answer_json)
+    with TinyProxy(tmp_path / "proxy", credentials=("gateway", "pr0xy-pa55")) as proxy:
+        transport = Transport(settings_for(server, HTTPS_PROXY=proxy.url),
+                              server.origin + "/api/v2")
+        answer = transport.send("GET", "/roles", [("per_page", "5")], None, {})
+    assert answer.status == 200 and answer.json() == {"ok": True}
+    line, headers, _ = parse(server.received[0])
+    assert line == "GET /api/v2/roles?per_page=5 HTTP/1.1"  # the proxy's origin form
+    assert "proxy-authorization" not in headers  # used by the proxy, not passed on
 
 
 def test_connection_refused_never_reached_auth0() -> None:
