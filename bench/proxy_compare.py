@@ -78,6 +78,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: E402
 from joserfc import jwt  # noqa: E402
 from joserfc.jwk import RSAKey  # noqa: E402
 
+from emulator.seed import ADMIN_SCOPES, READ_SCOPES, WRITE_SCOPES  # noqa: E402
+
 GATEWAY_AUDIENCE = "https://admin-gateway.bench/api"
 USER_ID = "auth0|65f0c0ffee0000000000b001"
 KID = "bench-key-1"
@@ -87,13 +89,11 @@ DEPARTMENT_CLAIM = "https://admin-gateway.example.com/department"
 UNRESTRICTED_PERMISSION = "users:scope:all"  # config/policy.toml [scope]
 # --redis, or a private redis-server started by main() (the default).
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "")
-# Tier -> (client id, declared scopes); the read tier serves GET /users/{id}.
+# The demo's three tiers (every catalog operation covered; reads on read-only scopes).
 TIERS = {
-    "read": ("bench-read", "read:users read:roles read:logs_users"),
-    "write": ("bench-write", "update:users create:user_tickets"),
-    "admin": ("bench-admin", "create:users delete:users create:role_members "
-                             "delete:role_members delete:guardian_enrollments "
-                             "update:users_app_metadata"),
+    "read": ("bench-read", " ".join(READ_SCOPES)),
+    "write": ("bench-write", " ".join(WRITE_SCOPES)),
+    "admin": ("bench-admin", " ".join(ADMIN_SCOPES)),
 }
 TARGETS = ("direct", "floor", "lean", "naive", "gateway")
 CLEAN_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
