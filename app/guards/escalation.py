@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -334,6 +335,12 @@ def _grants_to_own_email(call: Call) -> bool:
             raise
         return True  # the caller's own address cannot be told: never grant blind
     email = own.get("email") if isinstance(own, dict) else None
-    return not isinstance(email, str) or email.strip().lower() == given.strip().lower()
+    return not isinstance(email, str) or _address(email) == _address(given)
+
+
+def _address(email: str) -> str:
+    """An email as compared for self-grants: compatibility forms and case folded away, so
+    that a look-alike spelling of one's own address counts as one's own."""
+    return unicodedata.normalize("NFKC", email).casefold().strip()
 
 

@@ -159,3 +159,19 @@ def test_a_scoped_callers_invitation_keeps_the_invitee_in_scope(gstack: Stack) -
     inside = call_with(gstack, token, "POST", f"/api/v2/organizations/{org}/invitations",
                        json={**body, "app_metadata": {"department": "support"}})
     assert inside.status_code in (200, 201), inside.text
+
+
+def test_a_look_alike_spelling_of_ones_own_address_is_ones_own(gstack: Stack) -> None:
+    """Fullwidth letters and another case are the same address once normalised (NFKC,
+    casefold): still a self-grant."""
+    own = gstack.tenant.users[gstack.user("carol")]["email"]
+    local, domain = own.split("@", 1)
+    lookalike = "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalpha() else c
+                        for c in local.upper()) + "@" + domain
+    org = sorted(gstack.tenant.organizations)[0]
+    response = gstack.call("carol", "POST", f"/api/v2/organizations/{org}/invitations", json={
+        "inviter": {"name": "Carol"}, "invitee": {"email": lookalike},
+        "client_id": next(iter(gstack.tenant.clients))})
+    assert response.status_code == 403, response.text
+    assert response.json()["type"].endswith("/self-grant")
+    assert _writes(gstack) == []
