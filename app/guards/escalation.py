@@ -19,7 +19,14 @@ from flask import current_app
 
 from ..auth.policy import Locator
 from ..call import Call, field_value
-from ..catalog import LIST_ROLES, PERMISSIONS, READ_USER, READ_USER_PERMISSIONS, READ_USER_ROLES
+from ..catalog import (
+    LIST_ROLES,
+    PERMISSIONS,
+    READ_USER,
+    READ_USER_PERMISSIONS,
+    READ_USER_ROLES,
+    Operation,
+)
 from ..errors import Problem
 from ..management import upstream
 from ..state import policy, policy_section
@@ -203,21 +210,28 @@ def _check_assignable(call: Call) -> None:
                       f"{verb}: {may}.", "role-not-assignable", roles=refused)
 
 
-def _held_role_names(target: str) -> set[str] | None:
-    """Every role name the target holds, page by page; None when there are more pages than
-    the gateway reads (the caller is then refused: unverified is not unprotected)."""
-    held: set[str] = set()
+def _every_item(operation: Operation, user_id: str, key: str) -> list[dict[str, Any]] | None:
+    """Every item of a user's paged list (roles, permissions), read fresh; None when there
+    are more pages than the gateway reads (the caller is then refused: unverified is not
+    allowed)."""
+    items: list[dict[str, Any]] = []
     for page in range(ROLE_MAX_PAGES):
-        body = upstream().read(READ_USER_ROLES, {"id": target},
+        body = upstream().read(operation, {"id": user_id},
                                [("page", str(page)), ("per_page", str(ROLE_PAGE_SIZE))],
                                fresh=True).body
-        roles = body.get("roles", []) if isinstance(body, dict) else body
-        if not isinstance(roles, list):
-            return held
-        held.update(str(r.get("name")) for r in roles if isinstance(r, dict))
-        if len(roles) < ROLE_PAGE_SIZE:
-            return held
+        found = body.get(key, []) if isinstance(body, dict) else body
+        if not isinstance(found, list):
+            return items
+        items.extend(item for item in found if isinstance(item, dict))
+        if len(found) < ROLE_PAGE_SIZE:
+            return items
     return None
+
+
+def _held_role_names(target: str) -> set[str] | None:
+    """Every role name the target holds."""
+    roles = _every_item(READ_USER_ROLES, target, "roles")
+    return None if roles is None else {str(r.get("name")) for r in roles}
 
 
 def _check_protected(call: Call, target: str, protection: ProtectionConfig) -> None:
@@ -246,21 +260,11 @@ def _requested_permissions(call: Call) -> list[PermissionRef]:
 
 
 def _held_permissions(user_id: str) -> set[PermissionRef] | None:
-    """Every permission the user holds (direct and through roles), from Auth0; None when
-    there are more pages than the gateway reads."""
-    held: set[PermissionRef] = set()
-    for page in range(ROLE_MAX_PAGES):
-        body = upstream().read(READ_USER_PERMISSIONS, {"id": user_id},
-                               [("page", str(page)), ("per_page", str(ROLE_PAGE_SIZE))],
-                               fresh=True).body
-        items = body.get("permissions", []) if isinstance(body, dict) else body
-        if not isinstance(items, list):
-            return held
-        held.update((str(p.get("resource_server_identifier")), str(p.get("permission_name")))
-                    for p in items if isinstance(p, dict))
-        if len(items) < ROLE_PAGE_SIZE:
-            return held
-    return None
+    """Every permission the user holds (direct and through roles), from Auth0."""
+    items = _every_item(READ_USER_PERMISSIONS, user_id, "permissions")
+    return None if items is None else {
+        (str(p.get("resource_server_identifier")), str(p.get("permission_name")))
+        for p in items}
 
 
 def _label(ref: PermissionRef) -> str:
