@@ -38,7 +38,7 @@ HANDLERS: dict[str, Handler] = {
     "post_permissions": permissions.post_user_permissions,
     "delete_permissions": permissions.delete_user_permissions,
     "get_logs_by_user": users.get_user_logs,
-    "delete_authenticators": users.delete_authenticators,
+    "delete_authenticators": mfa.delete_all_mfa,
     "get_user-blocks_by_id": others.get_user_blocks,
     "delete_user-blocks_by_id": others.delete_user_blocks,
     "post_password-change": others.post_password_change,
@@ -58,7 +58,7 @@ HANDLERS: dict[str, Handler] = {
     # MFA detail (emulator/management/mfa.py).
     "get_enrollments": mfa.get_enrollments,
     "get_authentication-methods": mfa.get_authentication_methods,
-    "delete_authentication-methods": mfa.delete_authentication_methods,
+    "delete_authentication-methods": mfa.delete_all_mfa,
     "get_authentication-methods_by_authentication_method_id": mfa.get_authentication_method,
     "delete_authentication-methods_by_authentication_method_id":
         mfa.delete_authentication_method,

@@ -106,10 +106,12 @@ def delete_authentication_method(id: str, authentication_method_id: str
     return "", 204
 
 
-def delete_authentication_methods(id: str) -> ResponseReturnValue:
+def delete_all_mfa(id: str) -> ResponseReturnValue:
+    """``DELETE /users/{id}/authenticators`` and ``DELETE .../authentication-methods``:
+    every Guardian enrollment and authentication method goes, recovery code too."""
     t = tenant()
     with t.lock:
-        # The spec lists no 404: like DELETE .../authenticators, a missing user is a no-op.
+        # Neither spec entry lists a 404: a missing user is a no-op.
         user = t.users.get(id)
         if user is not None:
             t.accounts.clear_mfa(user)

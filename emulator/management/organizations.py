@@ -20,9 +20,16 @@ from flask.typing import ResponseReturnValue
 from emulator.context import tenant
 from emulator.errors import ManagementError
 from emulator.management import checkpoint
+from emulator.management.assignments import add_missing
 from emulator.management.guard import caller, query
 from emulator.management.lookup import require_organization, require_role, require_user
-from emulator.management.present import json_copy, page_window, paged, select_fields
+from emulator.management.present import (
+    json_copy,
+    page_window,
+    paged,
+    select_fields,
+    sort_order,
+)
 from emulator.management.user_updates import bad_body
 from emulator.management.users import validated_body
 from emulator.models import Organization
@@ -100,10 +107,7 @@ def post_organization_members(id: str) -> ResponseReturnValue:
     t = tenant()
     with t.lock:
         require_organization(t, id)
-        current = t.accounts.org_members.setdefault(id, [])
-        for user_id in _members_body(t):
-            if user_id not in current:
-                current.append(user_id)
+        add_missing(t.accounts.org_members.setdefault(id, []), _members_body(t))
     return "", 204
 
 
@@ -148,9 +152,7 @@ def post_organization_member_roles(id: str, user_id: str) -> ResponseReturnValue
         if user_id not in t.accounts.org_members.get(id, []):
             raise bad_body(NOT_A_MEMBER)
         assigned = t.accounts.org_member_roles.setdefault(id, {}).setdefault(user_id, [])
-        for role_id in _role_ids(t):
-            if role_id not in assigned:
-                assigned.append(role_id)
+        add_missing(assigned, _role_ids(t))
     return "", 204
 
 
@@ -174,16 +176,11 @@ def delete_organization_member_roles(id: str, user_id: str) -> ResponseReturnVal
 def get_invitations(id: str) -> ResponseReturnValue:
     t = tenant()
     q = query()
-    sort = str(q.get("sort") or "created_at:-1")
-    field, _, direction = sort.partition(":")
-    if direction not in ("1", "-1") or not field:
-        raise ManagementError(400, "Query validation error: 'String does not match pattern "
-                              f"^(([a-zA-Z\\-_0-9\\.]+):(1|-1))$: {sort}' on property sort.",
-                              "invalid_query_string")
+    field, descending = sort_order(q, "created_at:-1")
     with t.lock:
         require_organization(t, id)
         invitations = sorted(t.accounts.invitations.get(id, {}).values(),
-                             key=lambda i: str(i.get(field, "")), reverse=direction == "-1")
+                             key=lambda i: str(i.get(field, "")), reverse=descending)
         invitations = [select_fields(json_copy(i), q.get("fields"), q.get("include_fields", True))
                        for i in invitations]
     page, per_page = page_window(q)

@@ -14,6 +14,7 @@ from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from emulator.context import tenant
+from emulator.management.assignments import add_missing
 from emulator.management.guard import query
 from emulator.management.lookup import require_user
 from emulator.management.present import paged
@@ -88,10 +89,7 @@ def post_user_permissions(id: str) -> ResponseReturnValue:
     with t.lock:
         require_user(t, id)
         requested = _requested(t)
-        assigned = t.accounts.direct_permissions.setdefault(id, [])
-        for pair in requested:
-            if pair not in assigned:
-                assigned.append(pair)
+        add_missing(t.accounts.direct_permissions.setdefault(id, []), requested)
     return jsonify({}), 201
 
 

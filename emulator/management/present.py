@@ -70,6 +70,18 @@ def page_window(query: dict[str, Any], default_per_page: int = DEFAULT_PER_PAGE
     return page, per_page
 
 
+def sort_order(query: dict[str, Any], default: str) -> tuple[str, bool]:
+    """The field ``sort`` names and whether it is descending: ``field:1`` or ``field:-1``,
+    ``default`` when absent; Auth0's 400 for any other spelling."""
+    sort = str(query.get("sort") or default)
+    field, _, direction = sort.partition(":")
+    if direction not in ("1", "-1") or not field:
+        raise ManagementError(400, "Query validation error: 'String does not match pattern "
+                              f"^(([a-zA-Z\\-_0-9\\.]+):(1|-1))$: {sort}' on property sort.",
+                              INVALID_QUERY)
+    return field, direction == "-1"
+
+
 def paged(items: list[Any], query: dict[str, Any], key: str, *, with_length: bool,
           default_per_page: int = DEFAULT_PER_PAGE,
           shape: Callable[[Any], Any] | None = None) -> Any:

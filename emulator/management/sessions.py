@@ -11,12 +11,14 @@ refresh tokens.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
-from emulator.account_state import ENTERPRISE
+from emulator.account_state import ENTERPRISE, AccountState
 from emulator.context import tenant
 from emulator.errors import (
     PLAN_REQUIRED_CODE,
@@ -60,67 +62,87 @@ def _listing(key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     return body
 
 
-def get_user_sessions(user_id: str) -> ResponseReturnValue:
+@dataclass(frozen=True)
+class _Kind:
+    """One of the two collections these endpoints serve, with its Auth0 names."""
+
+    list_key: str                     # the key of a user's listing
+    not_found: str                    # the 404 of an unknown id, and its errorCode
+    not_found_code: str
+    by_id: Callable[[AccountState], dict[str, dict[str, Any]]]
+    of_user: Callable[[AccountState, str], list[dict[str, Any]]]
+    delete: Callable[[AccountState, list[str]], None]
+
+
+SESSIONS = _Kind("sessions", SESSION_NOT_FOUND, "inexistent_session",
+                 lambda a: a.sessions, AccountState.sessions_of, AccountState.delete_sessions)
+REFRESH_TOKENS = _Kind("tokens", REFRESH_TOKEN_NOT_FOUND, "inexistent_refresh_token",
+                       lambda a: a.refresh_tokens, AccountState.refresh_tokens_of,
+                       AccountState.delete_refresh_tokens)
+
+
+def _list_of_user(kind: _Kind, user_id: str) -> ResponseReturnValue:
     t = _enterprise_tenant()
     with t.lock:
         require_user(t, user_id, SESSION_USER_NOT_FOUND)
-        return jsonify(_listing("sessions", t.accounts.sessions_of(user_id)))
+        return jsonify(_listing(kind.list_key, kind.of_user(t.accounts, user_id)))
+
+
+def _delete_of_user(kind: _Kind, user_id: str) -> ResponseReturnValue:
+    t = _enterprise_tenant()
+    with t.lock:
+        require_user(t, user_id, SESSION_USER_NOT_FOUND)
+        kind.delete(t.accounts, [item["id"] for item in kind.of_user(t.accounts, user_id)])
+    return _accepted()
+
+
+def _get_one(kind: _Kind, id: str) -> ResponseReturnValue:
+    t = _enterprise_tenant()
+    with t.lock:
+        item = kind.by_id(t.accounts).get(id)
+        if item is None:
+            raise ManagementError(404, kind.not_found, kind.not_found_code)
+        return jsonify(json_copy(item))
+
+
+def _delete_one(kind: _Kind, id: str) -> ResponseReturnValue:
+    t = _enterprise_tenant()
+    with t.lock:
+        # The spec lists no 404: deleting one that is gone is accepted too.
+        kind.delete(t.accounts, [id])
+    return _accepted()
+
+
+def get_user_sessions(user_id: str) -> ResponseReturnValue:
+    return _list_of_user(SESSIONS, user_id)
 
 
 def delete_user_sessions(user_id: str) -> ResponseReturnValue:
-    t = _enterprise_tenant()
-    with t.lock:
-        require_user(t, user_id, SESSION_USER_NOT_FOUND)
-        t.accounts.delete_sessions([s["id"] for s in t.accounts.sessions_of(user_id)])
-    return _accepted()
+    return _delete_of_user(SESSIONS, user_id)
 
 
 def get_session(id: str) -> ResponseReturnValue:
-    t = _enterprise_tenant()
-    with t.lock:
-        session = t.accounts.sessions.get(id)
-        if session is None:
-            raise ManagementError(404, SESSION_NOT_FOUND, "inexistent_session")
-        return jsonify(json_copy(session))
+    return _get_one(SESSIONS, id)
 
 
 def delete_session(id: str) -> ResponseReturnValue:
-    t = _enterprise_tenant()
-    with t.lock:
-        # The spec lists no 404: deleting a session that is gone is accepted too.
-        t.accounts.delete_sessions([id])
-    return _accepted()
+    return _delete_one(SESSIONS, id)
 
 
 def get_user_refresh_tokens(user_id: str) -> ResponseReturnValue:
-    t = _enterprise_tenant()
-    with t.lock:
-        require_user(t, user_id, SESSION_USER_NOT_FOUND)
-        return jsonify(_listing("tokens", t.accounts.refresh_tokens_of(user_id)))
+    return _list_of_user(REFRESH_TOKENS, user_id)
 
 
 def delete_user_refresh_tokens(user_id: str) -> ResponseReturnValue:
-    t = _enterprise_tenant()
-    with t.lock:
-        require_user(t, user_id, SESSION_USER_NOT_FOUND)
-        t.accounts.delete_refresh_tokens([r["id"] for r in t.accounts.refresh_tokens_of(user_id)])
-    return _accepted()
+    return _delete_of_user(REFRESH_TOKENS, user_id)
 
 
 def get_refresh_token(id: str) -> ResponseReturnValue:
-    t = _enterprise_tenant()
-    with t.lock:
-        token = t.accounts.refresh_tokens.get(id)
-        if token is None:
-            raise ManagementError(404, REFRESH_TOKEN_NOT_FOUND, "inexistent_refresh_token")
-        return jsonify(json_copy(token))
+    return _get_one(REFRESH_TOKENS, id)
 
 
 def delete_refresh_token(id: str) -> ResponseReturnValue:
-    t = _enterprise_tenant()
-    with t.lock:
-        t.accounts.delete_refresh_tokens([id])
-    return _accepted()
+    return _delete_one(REFRESH_TOKENS, id)
 
 
 def post_revoke_access(id: str) -> ResponseReturnValue:

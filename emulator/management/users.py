@@ -10,8 +10,9 @@ from flask.typing import ResponseReturnValue
 from emulator.context import tenant
 from emulator.errors import ROLE_NOT_FOUND, USER_NOT_FOUND, ManagementError
 from emulator.management import search
+from emulator.management.assignments import add_missing
 from emulator.management.guard import caller, current_operation, query
-from emulator.management.present import paged, user_document
+from emulator.management.present import paged, sort_order, user_document
 from emulator.management.user_updates import (
     PATCH_FIELDS,
     apply_patch,
@@ -132,10 +133,7 @@ def post_user_roles(id: str) -> ResponseReturnValue:
     t = tenant()
     with t.lock:
         _user(t, id)
-        assigned = t.user_roles.setdefault(id, [])
-        for role_id in _role_ids(t):
-            if role_id not in assigned:
-                assigned.append(role_id)
+        add_missing(t.user_roles.setdefault(id, []), _role_ids(t))
     return "", 204
 
 
@@ -151,24 +149,9 @@ def delete_user_roles(id: str) -> ResponseReturnValue:
 def get_user_logs(id: str) -> ResponseReturnValue:
     t = tenant()
     q = query()
-    sort = q.get("sort") or "date:-1"
-    field, _, direction = sort.partition(":")
-    if direction not in ("1", "-1") or not field:
-        raise ManagementError(400, "Query validation error: 'String does not match pattern "
-                              f"^(([a-zA-Z\\-_0-9\\.]+):(1|-1))$: {sort}' on property sort.",
-                              "invalid_query_string")
+    field, descending = sort_order(q, "date:-1")
     with t.lock:
         logs = sorted(t.logs.get(id, []), key=lambda e: str(e.get(field, "")),
-                      reverse=direction == "-1")
+                      reverse=descending)
         logs = [dict(e) for e in logs]
     return jsonify(paged(logs, q, "logs", with_length=True))
-
-
-def delete_authenticators(id: str) -> ResponseReturnValue:
-    t = tenant()
-    with t.lock:
-        user = t.users.get(id)
-        if user is not None:
-            # Every Guardian enrollment and authentication method goes, recovery code too.
-            t.accounts.clear_mfa(user)
-    return "", 204
