@@ -95,8 +95,7 @@ def _safe_value(value: Any) -> Any:
         return {redact(str(k))[:64]: _safe_value(v) for k, v in list(value.items())[:MAX_FIELDS]}
     if isinstance(value, list) and all(_flat(v) for v in value):
         # e.g. the permissions a grant names: {permission_name, resource_server_identifier}.
-        return [{redact(str(k))[:64]: _safe_value(v) for k, v in list(item.items())[:MAX_FIELDS]}
-                for item in value[:MAX_FIELDS]]
+        return [_safe_value(item) for item in value[:MAX_FIELDS]]
     return "[structured]"
 
 
