@@ -12,72 +12,16 @@
 // queue shows it pending, without an Approve button. bob approves it with a reason, after
 // his own MFA step-up: the request is executed (HTTP 204) and Dave is gone.
 
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { check, login, logout, run, searchAndOpenUser, shot } from "./harness.mjs";
 
-import { chromium } from "playwright-core";
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const PANEL_URL = process.env.PANEL_URL;
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const SHOTS = resolve(process.env.SCREENSHOT_DIR || join(HERE, "..", "..", "artifacts", "screenshots"));
-const TIMEOUT = 15_000;
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  "--disable-dev-shm-usage"];
 const REASON = "Confirmed with HR: Dave left";
 const ASKED_BECAUSE = "Ticket HR-42: Dave left the company";
 
-const checks = [];
-const failures = [];
-const screenshots = [];
-const offLoopback = [];
-const pageErrors = [];
 let approvalId = null;
-
-function check(name, condition, detail = "") {
-  (condition ? checks : failures).push(detail && !condition ? `${name}: ${detail}` : name);
-  if (!condition) console.error(`FAIL ${name} ${detail}`);
-}
-
-const isLoopback = (url) => {
-  const { protocol, hostname } = new URL(url);
-  if (protocol === "data:" || protocol === "blob:" || protocol === "about:") return true;
-  return ["127.0.0.1", "localhost", "[::1]"].includes(hostname);
-};
-
-async function shot(page, name) {
-  const path = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  screenshots.push(path);
-}
-
-async function login(page, alias) {
-  await page.goto(PANEL_URL);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL((url) => url.pathname === "/authorize");
-  await page.locator(`button[value="${alias}"]`).click();
-  await page.waitForURL((url) => url.href.startsWith(PANEL_URL));
-  await page.getByTestId("who").waitFor();
-}
-
-async function logout(page) {
-  await page.getByRole("button", { name: "Log out" }).click();
-  await page.getByRole("button", { name: "Log in" }).waitFor();
-}
-
-async function openUser(page, text, name) {
-  await page.getByRole("searchbox", { name: "Search users" }).fill(text);
-  await page.getByRole("button", { name: "Search" }).click();
-  await page.getByRole("link", { name }).first().click();
-  await page.getByTestId("user-name").waitFor();
-}
 
 async function requesterStepsUpAndIsHeld(page) {
   await login(page, "carol");
-  await openUser(page, "dave@example.com", "Dave Diaz");
+  await searchAndOpenUser(page, "dave@example.com", "Dave Diaz");
   await page.getByRole("button", { name: "Delete user" }).click();
   await page.getByRole("textbox", { name: "Reason (shown to approvers)" }).fill(ASKED_BECAUSE);
   await page.getByRole("button", { name: "Yes, delete" }).click();
@@ -155,48 +99,5 @@ async function approverApproves(page) {
   await logout(page);
 }
 
-async function main() {
-  if (!PANEL_URL) throw new Error("PANEL_URL is not set");
-  mkdirSync(SHOTS, { recursive: true });
-  const profile = mkdtempSync(join(tmpdir(), "panel-e2e-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: !process.env.HEADED,
-    args: FLAGS,
-    viewport: { width: 1280, height: 900 },
-    timeout: 30_000,
-  });
-  context.setDefaultTimeout(TIMEOUT);
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (isLoopback(url)) return route.continue();
-    offLoopback.push(url);
-    return route.abort("blockedbyclient");
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.on("pageerror", (error) => pageErrors.push(String(error)));
-  page.on("console", (message) => {
-    if (/Content Security Policy|Refused to/.test(message.text())) pageErrors.push(message.text());
-  });
-  try {
-    await requesterStepsUpAndIsHeld(page);
-    await approverApproves(page);
-  } catch (error) {
-    failures.push(`aborted: ${error.message.split("\n")[0]}`);
-    try { await shot(page, "zz-failure-four-eyes"); } catch { /* the browser may be gone */ }
-  } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
-  check("no request left loopback", offLoopback.length === 0, offLoopback.join(" "));
-  check("no page errors or CSP violations", pageErrors.length === 0, pageErrors.join(" | "));
-  const result = { ok: failures.length === 0, checks, failures, screenshots, approval_id: approvalId,
-                   reason: REASON };
-  console.log(JSON.stringify(result));
-  process.exit(result.ok ? 0 : 1);
-}
-
-main().catch((error) => {
-  console.log(JSON.stringify({ ok: false, checks, failures: [...failures, String(error)], screenshots }));
-  process.exit(1);
-});
+run([requesterStepsUpAndIsHeld, approverApproves],
+  () => ({ approval_id: approvalId, reason: REASON }), { failureShot: "zz-failure-four-eyes" });

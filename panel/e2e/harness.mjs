@@ -28,6 +28,7 @@ const failures = [];
 const screenshots = [];
 const offLoopback = [];
 const pageErrors = [];
+let requests = 0;
 
 export function check(name, condition, detail = "") {
   (condition ? checks : failures).push(detail && !condition ? `${name}: ${detail}` : name);
@@ -47,9 +48,18 @@ export async function shot(page, name) {
 }
 
 export async function login(page, alias) {
+  await openLogin(page);
+  await finishLogin(page, alias);
+}
+
+// The two halves of login, for a script that looks at the emulator's login page between.
+export async function openLogin(page) {
   await page.goto(PANEL_URL);
   await page.getByRole("button", { name: "Log in" }).click();
   await page.waitForURL((url) => url.pathname === "/authorize");
+}
+
+export async function finishLogin(page, alias) {
   await page.locator(`button[value="${alias}"]`).click();
   await page.waitForURL((url) => url.href.startsWith(PANEL_URL));
   await page.getByTestId("who").waitFor();
@@ -67,6 +77,18 @@ export async function openUser(page, text, name) {
   await page.locator("table.users").getByRole("link", { name, exact: true }).first().click();
   await page.getByTestId("user-name").waitFor();
 }
+
+// From the Users screen already shown (no click on its link): search, then open the first
+// link whose name contains `name`.
+export async function searchAndOpenUser(page, text, name) {
+  await page.getByRole("searchbox", { name: "Search users" }).fill(text);
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByRole("link", { name }).first().click();
+  await page.getByTestId("user-name").waitFor();
+}
+
+// How many requests the browser made (loopback or not), for a script's result line.
+export const requestCount = () => requests;
 
 export async function openTab(page, name, testId) {
   await page.getByRole("tab", { name, exact: true }).click();
@@ -105,8 +127,10 @@ export async function problemText(page) {
   return problem.innerText();
 }
 
-// Runs the scenarios with one browser, then prints the result line and exits.
-export async function runScenarios(scenarios, extra = {}) {
+// Runs the scenarios with one browser, then prints the result line and exits. `extra` adds
+// fields to that line: an object, or a function called once the scenarios have run.
+// `failureShot` names the screenshot taken when a scenario aborts.
+export async function runScenarios(scenarios, extra = {}, { failureShot = "zz-failure" } = {}) {
   if (!PANEL_URL) throw new Error("PANEL_URL is not set");
   mkdirSync(SHOTS, { recursive: true });
   const profile = mkdtempSync(join(tmpdir(), "panel-e2e-"));
@@ -118,9 +142,10 @@ export async function runScenarios(scenarios, extra = {}) {
     timeout: 30_000,
   });
   context.setDefaultTimeout(TIMEOUT);
-  // Nothing may leave loopback: refuse any other request.
+  // Nothing may leave loopback: count every request, refuse any other.
   await context.route("**/*", (route) => {
     const url = route.request().url();
+    requests += 1;
     if (isLoopback(url)) return route.continue();
     offLoopback.push(url);
     return route.abort("blockedbyclient");
@@ -134,16 +159,26 @@ export async function runScenarios(scenarios, extra = {}) {
     for (const scenario of scenarios) await scenario(page);
   } catch (error) {
     failures.push(`aborted: ${error.message.split("\n")[0]}`);
-    try { await shot(page, "zz-failure"); } catch { /* the browser may be gone */ }
+    try { await shot(page, failureShot); } catch { /* the browser may be gone */ }
   } finally {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   }
   check("no request left loopback", offLoopback.length === 0, offLoopback.join(" "));
   check("no page errors or CSP violations", pageErrors.length === 0, pageErrors.join(" | "));
-  const result = { ok: failures.length === 0, checks, failures, screenshots, ...extra };
+  const fields = typeof extra === "function" ? extra() : extra;
+  const result = { ok: failures.length === 0, checks, failures, screenshots, ...fields };
   console.log(JSON.stringify(result));
   process.exit(result.ok ? 0 : 1);
+}
+
+// runScenarios, printing a result line even when it throws before it could.
+export function run(scenarios, extra, options) {
+  runScenarios(scenarios, extra, options).catch((error) => {
+    console.log(JSON.stringify({ ok: false, checks, failures: [...failures, String(error)],
+                                 screenshots }));
+    process.exit(1);
+  });
 }
 
 // The scenario named by SCENARIO, from a script's table of them.
@@ -155,9 +190,5 @@ export function main(table, extra) {
                                  screenshots }));
     process.exit(1);
   }
-  runScenarios(scenarios, extra).catch((error) => {
-    console.log(JSON.stringify({ ok: false, checks, failures: [...failures, String(error)],
-                                 screenshots }));
-    process.exit(1);
-  });
+  run(scenarios, extra);
 }

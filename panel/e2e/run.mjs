@@ -2,8 +2,7 @@
 //
 //   PANEL_URL=http://127.0.0.1:5173 node e2e/run.mjs
 //
-// Env: PANEL_URL (required), CHROMIUM (default /usr/bin/chromium), SCREENSHOT_DIR
-// (default <repo>/artifacts/screenshots), HEADED=1 to watch. Needs the panel
+// Env as e2e/harness.mjs (PANEL_URL required, CHROMIUM, SCREENSHOT_DIR, HEADED). Needs the panel
 // served with a config.json naming a running emulator and gateway (tests/panel
 // starts all three). Prints one JSON line {ok, checks, failures, screenshots,
 // requests} last and exits 0 only when every check passed.
@@ -14,92 +13,17 @@
 // carol (User Admin) reads the audit trail, meets field errors on create, then
 // creates a user, assigns and removes a role, and deletes the user.
 
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import {
+  check, finishLogin, login, logout, openLogin, problemText, requestCount, run, searchAndOpenUser,
+  seen, shot,
+} from "./harness.mjs";
 
-import { chromium } from "playwright-core";
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const PANEL_URL = process.env.PANEL_URL;
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const SHOTS = resolve(process.env.SCREENSHOT_DIR || join(HERE, "..", "..", "artifacts", "screenshots"));
-const TIMEOUT = 15_000;
 const NEW_USER_EMAIL = `new.hire.${Date.now() % 100000}@example.com`;
-// Flags for a quiet, sandbox-free headless run that calls nobody (no updates, no sync).
-const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  "--disable-dev-shm-usage"];
-
-const checks = [];
-const failures = [];
-const screenshots = [];
-const requests = [];
-const offLoopback = [];
-const pageErrors = [];
-
-function check(name, condition, detail = "") {
-  (condition ? checks : failures).push(detail && !condition ? `${name}: ${detail}` : name);
-  if (!condition) console.error(`FAIL ${name} ${detail}`);
-}
-
-const isLoopback = (url) => {
-  const { protocol, hostname } = new URL(url);
-  if (protocol === "data:" || protocol === "blob:" || protocol === "about:") return true;
-  return ["127.0.0.1", "localhost", "[::1]"].includes(hostname);
-};
-
-async function shot(page, name) {
-  const path = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage: true });
-  screenshots.push(path);
-}
-
-async function login(page, alias) {
-  await page.goto(PANEL_URL);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL((url) => url.pathname === "/authorize");
-  await page.locator(`button[value="${alias}"]`).waitFor();
-  return page;
-}
-
-async function finishLogin(page, alias) {
-  await page.locator(`button[value="${alias}"]`).click();
-  await page.waitForURL((url) => url.href.startsWith(PANEL_URL));
-  await page.getByTestId("who").waitFor();
-}
-
-async function logout(page) {
-  await page.getByRole("button", { name: "Log out" }).click();
-  await page.getByRole("button", { name: "Log in" }).waitFor();
-}
-
-async function openUser(page, text, name) {
-  await page.getByRole("searchbox", { name: "Search users" }).fill(text);
-  await page.getByRole("button", { name: "Search" }).click();
-  await page.getByRole("link", { name }).first().click();
-  await page.getByTestId("user-name").waitFor();
-}
-
-// Waits (up to the default timeout) rather than sampling once: the UI reloads after writes.
-async function seen(locator) {
-  try {
-    await locator.first().waitFor();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function problemText(page) {
-  const problem = page.getByTestId("problem").first();
-  await problem.waitFor();
-  return problem.innerText();
-}
+const newName = `Dave Diaz (edited ${Date.now() % 100000})`;
 
 async function asReader(page) {
-  await login(page, "alice");
+  await openLogin(page);
+  await page.locator(`button[value="alice"]`).waitFor();
   await shot(page, "01-login-page");
   await finishLogin(page, "alice");
   await page.locator("table.users tbody tr").first().waitFor();
@@ -125,7 +49,7 @@ async function asReader(page) {
   const secondPage = await page.locator("table.users tbody tr td:nth-child(2)").first().innerText();
   check("reader: the next page shows other users", secondPage !== firstPage, secondPage);
 
-  await openUser(page, "dave", "Dave Diaz");
+  await searchAndOpenUser(page, "dave", "Dave Diaz");
   await page.getByTestId("logs").waitFor();
   await page.getByTestId("roles").waitFor();
   await page.getByRole("tab", { name: "Permissions" }).click();
@@ -148,10 +72,9 @@ async function asReader(page) {
   await logout(page);
 }
 
-async function asEditor(page, newName) {
+async function asEditor(page) {
   await login(page, "bob");
-  await finishLogin(page, "bob");
-  await openUser(page, "dave", "Dave Diaz");
+  await searchAndOpenUser(page, "dave", "Dave Diaz");
   await page.getByRole("button", { name: "Edit profile" }).click();
   await page.locator('input[name="name"]').fill(newName);
   await shot(page, "05-edit-profile");
@@ -186,7 +109,6 @@ async function asEditor(page, newName) {
 
 async function asAdmin(page) {
   await login(page, "carol");
-  await finishLogin(page, "carol");
   await page.getByRole("link", { name: "Audit trail" }).click();
   await page.locator("table.audit tbody tr").first().waitFor();
   const audit = await page.locator("table.audit").innerText();
@@ -224,52 +146,5 @@ async function asAdmin(page) {
   await logout(page);
 }
 
-async function main() {
-  if (!PANEL_URL) throw new Error("PANEL_URL is not set");
-  mkdirSync(SHOTS, { recursive: true });
-  const profile = mkdtempSync(join(tmpdir(), "panel-e2e-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: !process.env.HEADED,
-    args: FLAGS,
-    viewport: { width: 1280, height: 900 },
-    timeout: 30_000,
-  });
-  context.setDefaultTimeout(TIMEOUT);
-  // Nothing may leave loopback: record every request, refuse any other.
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    requests.push(url);
-    if (isLoopback(url)) return route.continue();
-    offLoopback.push(url);
-    return route.abort("blockedbyclient");
-  });
-  const page = context.pages()[0] || await context.newPage();
-  page.on("pageerror", (error) => pageErrors.push(String(error)));
-  page.on("console", (message) => {
-    if (/Content Security Policy|Refused to/.test(message.text())) pageErrors.push(message.text());
-  });
-  const newName = `Dave Diaz (edited ${Date.now() % 100000})`;
-  try {
-    await asReader(page);
-    await asEditor(page, newName);
-    await asAdmin(page);
-  } catch (error) {
-    failures.push(`aborted: ${error.message.split("\n")[0]}`);
-    try { await shot(page, "zz-failure"); } catch { /* the browser may be gone */ }
-  } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
-  check("no request left loopback", offLoopback.length === 0, offLoopback.join(" "));
-  check("no page errors or CSP violations", pageErrors.length === 0, pageErrors.join(" | "));
-  const result = { ok: failures.length === 0, checks, failures, screenshots, new_name: newName,
-                   new_user_email: NEW_USER_EMAIL, requests: requests.length };
-  console.log(JSON.stringify(result));
-  process.exit(result.ok ? 0 : 1);
-}
-
-main().catch((error) => {
-  console.log(JSON.stringify({ ok: false, checks, failures: [...failures, String(error)], screenshots }));
-  process.exit(1);
-});
+run([asReader, asEditor, asAdmin], () => ({ new_name: newName, new_user_email: NEW_USER_EMAIL,
+                                            requests: requestCount() }));
